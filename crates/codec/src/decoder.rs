@@ -1,0 +1,351 @@
+//! The streaming frame decoder.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::command::Command;
+use crate::error::DecodeError;
+use crate::frame::{FrameFormat, COMMAND, LONG, MORE};
+
+/// Bounds the decoder enforces on a peer's claims *before* anything is allocated or awaited
+/// for them. Every limit defaults to "none", as libzmq's options do; a socket sets them from
+/// its options (MAXMSGSIZE is [`Limits::max_frame_size`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest frame body accepted (libzmq's ZMQ_MAXMSGSIZE applies per frame).
+    /// Commands are frames too and are bounded by it.
+    pub max_frame_size: u64,
+    /// Largest total of the frame bodies of one multipart message.
+    pub max_message_size: u64,
+    /// Most frames one multipart message may have.
+    pub max_frames_per_message: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_frame_size: u64::MAX, max_message_size: u64::MAX, max_frames_per_message: u32::MAX }
+    }
+}
+
+/// One decoded frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// A message frame. Its body is a slice of the read buffer (no copy).
+    Message {
+        /// The frame's content.
+        body: Bytes,
+        /// Whether more frames of the same message follow.
+        more: bool,
+    },
+    /// A command frame (ZMTP 3.x only).
+    Command(Command),
+}
+
+/// Header parsed, body not yet complete.
+#[derive(Debug, Clone, Copy)]
+struct PendingFrame {
+    flags: u8,
+    len: usize,
+}
+
+/// A streaming ZMTP frame decoder.
+///
+/// Feed it a [`BytesMut`] holding received bytes, in any chunking: [`Decoder::decode`] removes
+/// each complete frame from the front of the buffer and returns it, its body split off the
+/// buffer without copying. Bytes of an incomplete frame stay in the buffer (its header is
+/// consumed and remembered), so the caller appends the next read and calls again.
+///
+/// The decoder never allocates; splitting a [`BytesMut`] may allocate the shared
+/// reference count once per buffer, never per frame. After an error the stream cannot be
+/// resynchronised: every later call returns the same error.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    format: FrameFormat,
+    limits: Limits,
+    pending: Option<PendingFrame>,
+    frames_in_message: u32,
+    bytes_in_message: u64,
+    failed: Option<DecodeError>,
+}
+
+impl Decoder {
+    /// A decoder for ZMTP 3.x framing.
+    pub fn new(limits: Limits) -> Decoder {
+        Decoder::with_format(FrameFormat::Zmtp3, limits)
+    }
+
+    /// A decoder for the given framing (ZMTP 2.0 and 1.0 for legacy peers).
+    pub fn with_format(format: FrameFormat, limits: Limits) -> Decoder {
+        Decoder { format, limits, pending: None, frames_in_message: 0, bytes_in_message: 0, failed: None }
+    }
+
+    /// The framing this decoder reads.
+    pub fn format(&self) -> FrameFormat {
+        self.format
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Replaces the limits (for example when MAXMSGSIZE changes); they apply from the next
+    /// frame header on.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// The size of the frame body being awaited, if a header has been read and its body is
+    /// not yet complete. The size has already passed the limits, so an engine may size a read
+    /// by it (a large body can be read straight into its own buffer).
+    pub fn pending_body_len(&self) -> Option<usize> {
+        self.pending.map(|p| p.len)
+    }
+
+    /// Whether the decoder is between messages (no multipart message is half received).
+    pub fn is_at_message_boundary(&self) -> bool {
+        self.pending.is_none() && self.frames_in_message == 0
+    }
+
+    /// Decodes the next complete frame from the front of `buf`.
+    ///
+    /// Returns `Ok(None)` when `buf` holds no complete frame; the bytes that are there are
+    /// kept for the next call (a header may be consumed and remembered).
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, DecodeError> {
+        if let Some(error) = self.failed {
+            return Err(error);
+        }
+        let frame = match self.pending.take() {
+            Some(pending) => pending,
+            None => match self.read_header(buf) {
+                Ok(Some(header)) => header,
+                Ok(None) => return Ok(None),
+                Err(error) => return Err(self.fail(error)),
+            },
+        };
+        if buf.len() < frame.len {
+            self.pending = Some(frame);
+            return Ok(None);
+        }
+        let body = buf.split_to(frame.len).freeze();
+        if frame.flags & COMMAND != 0 && self.format.has_commands() {
+            return match Command::parse(&body) {
+                Ok(command) => Ok(Some(Frame::Command(command))),
+                Err(error) => Err(self.fail(error.into())),
+            };
+        }
+        Ok(Some(Frame::Message { body, more: frame.flags & MORE != 0 }))
+    }
+
+    fn fail(&mut self, error: DecodeError) -> DecodeError {
+        self.failed = Some(error);
+        error
+    }
+
+    /// Parses and checks a header at the front of `buf`, consuming it only when complete.
+    fn read_header(&mut self, buf: &mut BytesMut) -> Result<Option<PendingFrame>, DecodeError> {
+        let Some((flags, len, header_len)) = self.parse_header(buf)? else {
+            return Ok(None);
+        };
+        let len = self.check_limits(flags, len)?;
+        buf.advance(header_len);
+        Ok(Some(PendingFrame { flags, len }))
+    }
+
+    /// Returns (flags, body length, header length) without consuming anything.
+    fn parse_header(&self, buf: &[u8]) -> Result<Option<(u8, u64, usize)>, DecodeError> {
+        let [first, second, ..] = *buf else {
+            return Ok(None);
+        };
+        match self.format {
+            FrameFormat::Zmtp3 | FrameFormat::Zmtp2 => {
+                let reserved = first & !self.format.known_flags();
+                if reserved != 0 {
+                    return Err(DecodeError::ReservedFlags(reserved));
+                }
+                if first & LONG == 0 {
+                    return Ok(Some((first, u64::from(second), 2)));
+                }
+                // A long header may carry a small size; libzmq accepts that, so do we.
+                Ok(read_u64(buf, 1).map(|len| (first, len, 9)))
+            }
+            FrameFormat::Zmtp1 => {
+                let (size, flags, header_len) = if first != 0xFF {
+                    (u64::from(first), second, 2)
+                } else {
+                    let Some(size) = read_u64(buf, 1) else { return Ok(None) };
+                    let Some(&flags) = buf.get(9) else { return Ok(None) };
+                    (size, flags, 10)
+                };
+                // The size counts the flags byte, so zero is impossible.
+                let len = size.checked_sub(1).ok_or(DecodeError::ZeroLengthV1Frame)?;
+                Ok(Some((flags & MORE, len, header_len)))
+            }
+        }
+    }
+
+    /// Applies the limits to a frame's header and updates the multipart message's tally.
+    fn check_limits(&mut self, flags: u8, len: u64) -> Result<usize, DecodeError> {
+        let limit = self.limits.max_frame_size;
+        if len > limit {
+            return Err(DecodeError::FrameTooLarge { size: len, limit });
+        }
+        let Ok(len_usize) = usize::try_from(len) else {
+            return Err(DecodeError::FrameTooLarge { size: len, limit: usize::MAX as u64 });
+        };
+        if flags & COMMAND != 0 && self.format.has_commands() {
+            if flags & MORE != 0 {
+                return Err(DecodeError::CommandWithMore);
+            }
+            if self.frames_in_message != 0 {
+                return Err(DecodeError::CommandInsideMessage);
+            }
+            return Ok(len_usize);
+        }
+        let frames = self.frames_in_message + 1;
+        if frames > self.limits.max_frames_per_message {
+            return Err(DecodeError::TooManyFrames { limit: self.limits.max_frames_per_message });
+        }
+        let total = self.bytes_in_message.saturating_add(len);
+        if total > self.limits.max_message_size {
+            return Err(DecodeError::MessageTooLarge { size: total, limit: self.limits.max_message_size });
+        }
+        if flags & MORE != 0 {
+            self.frames_in_message = frames;
+            self.bytes_in_message = total;
+        } else {
+            self.frames_in_message = 0;
+            self.bytes_in_message = 0;
+        }
+        Ok(len_usize)
+    }
+}
+
+fn read_u64(buf: &[u8], at: usize) -> Option<u64> {
+    let bytes: [u8; 8] = buf.get(at..at + 8)?.try_into().ok()?;
+    Some(u64::from_be_bytes(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[allow(unused_imports)]
+    use alloc::{vec, vec::Vec};
+
+    fn decode_all(decoder: &mut Decoder, wire: &[u8]) -> Result<Vec<Frame>, DecodeError> {
+        let mut buf = BytesMut::from(wire);
+        let mut out = Vec::new();
+        while let Some(frame) = decoder.decode(&mut buf)? {
+            out.push(frame);
+        }
+        Ok(out)
+    }
+
+    fn msg(body: &'static [u8], more: bool) -> Frame {
+        Frame::Message { body: Bytes::from_static(body), more }
+    }
+
+    #[test]
+    fn short_and_long_frames() {
+        let mut wire = Vec::from(&b"\x01\x03abc\x00\x00"[..]);
+        wire.extend_from_slice(&[0x02, 0, 0, 0, 0, 0, 0, 0x01, 0x00]);
+        wire.extend_from_slice(&[b'z'; 256]);
+        let frames = decode_all(&mut Decoder::new(Limits::default()), &wire).unwrap();
+        assert_eq!(frames.len(), 3);
+        assert_eq!(frames[0], msg(b"abc", true));
+        assert_eq!(frames[1], msg(b"", false));
+        assert_eq!(frames[2], Frame::Message { body: Bytes::from(vec![b'z'; 256]), more: false });
+    }
+
+    #[test]
+    fn long_header_with_small_size_is_accepted() {
+        let wire = [0x02, 0, 0, 0, 0, 0, 0, 0, 0x02, b'h', b'i'];
+        assert_eq!(decode_all(&mut Decoder::new(Limits::default()), &wire).unwrap(), [msg(b"hi", false)]);
+    }
+
+    #[test]
+    fn reserved_bits_are_rejected_and_error_sticks() {
+        let mut decoder = Decoder::new(Limits::default());
+        assert_eq!(decode_all(&mut decoder, &[0x08, 0x00]), Err(DecodeError::ReservedFlags(0x08)));
+        assert_eq!(decode_all(&mut decoder, &[0x00, 0x00]), Err(DecodeError::ReservedFlags(0x08)));
+        let mut zmtp2 = Decoder::with_format(FrameFormat::Zmtp2, Limits::default());
+        assert_eq!(decode_all(&mut zmtp2, &[0x04, 0x00]), Err(DecodeError::ReservedFlags(0x04)));
+    }
+
+    #[test]
+    fn commands_are_parsed_and_checked() {
+        let frames = decode_all(&mut Decoder::new(Limits::default()), b"\x04\x07\x04PING\x00\x0a").unwrap();
+        assert_eq!(frames, [Frame::Command(Command::Ping { ttl: 10, context: Bytes::new() })]);
+        assert_eq!(
+            decode_all(&mut Decoder::new(Limits::default()), b"\x05\x05\x04PONG"),
+            Err(DecodeError::CommandWithMore)
+        );
+        assert_eq!(
+            decode_all(&mut Decoder::new(Limits::default()), b"\x01\x00\x04\x05\x04PONG"),
+            Err(DecodeError::CommandInsideMessage)
+        );
+        assert!(matches!(
+            decode_all(&mut Decoder::new(Limits::default()), b"\x04\x02\x09X"),
+            Err(DecodeError::Command(_))
+        ));
+    }
+
+    #[test]
+    fn huge_claim_fails_before_waiting_for_the_body() {
+        let limits = Limits { max_frame_size: 1 << 20, ..Limits::default() };
+        let mut wire = vec![0x02];
+        wire.extend_from_slice(&(1u64 << 60).to_be_bytes());
+        assert_eq!(
+            decode_all(&mut Decoder::new(limits), &wire),
+            Err(DecodeError::FrameTooLarge { size: 1 << 60, limit: 1 << 20 })
+        );
+    }
+
+    #[test]
+    fn unlimited_huge_claim_waits_without_allocating() {
+        let mut decoder = Decoder::new(Limits::default());
+        let mut buf = BytesMut::new();
+        buf.extend_from_slice(&[0x02, 0x10, 0, 0, 0, 0, 0, 0, 0]);
+        let capacity_before = buf.capacity();
+        assert_eq!(decoder.decode(&mut buf), Ok(None));
+        assert_eq!(decoder.pending_body_len(), Some(1 << 60));
+        assert!(buf.capacity() <= capacity_before, "nothing reserved for the claim");
+    }
+
+    #[test]
+    fn message_limits() {
+        let limits = Limits { max_frames_per_message: 2, ..Limits::default() };
+        assert_eq!(
+            decode_all(&mut Decoder::new(limits), b"\x01\x00\x01\x00\x00\x00").unwrap_err(),
+            DecodeError::TooManyFrames { limit: 2 }
+        );
+        // The tally resets at each message boundary.
+        assert_eq!(decode_all(&mut Decoder::new(limits), b"\x01\x00\x00\x00\x01\x00\x00\x00").unwrap().len(), 4);
+        let limits = Limits { max_message_size: 4, ..Limits::default() };
+        assert_eq!(
+            decode_all(&mut Decoder::new(limits), b"\x01\x03abc\x00\x02de").unwrap_err(),
+            DecodeError::MessageTooLarge { size: 5, limit: 4 }
+        );
+    }
+
+    #[test]
+    fn zmtp1_framing() {
+        let mut decoder = Decoder::with_format(FrameFormat::Zmtp1, Limits::default());
+        let mut wire = Vec::from(&b"\x04\x01abc\x01\x00"[..]);
+        wire.extend_from_slice(&[0xFF, 0, 0, 0, 0, 0, 0, 0, 0x03, 0x00, b'x', b'y']);
+        assert_eq!(decode_all(&mut decoder, &wire).unwrap(), [msg(b"abc", true), msg(b"", false), msg(b"xy", false)]);
+        assert_eq!(
+            decode_all(&mut Decoder::with_format(FrameFormat::Zmtp1, Limits::default()), b"\x00\x00"),
+            Err(DecodeError::ZeroLengthV1Frame)
+        );
+    }
+
+    #[test]
+    fn bodies_are_zero_copy_slices_of_the_read_buffer() {
+        let mut buf = BytesMut::from(&b"\x00\x05hello"[..]);
+        let base = buf.as_ptr() as usize;
+        let Some(Frame::Message { body, .. }) = Decoder::new(Limits::default()).decode(&mut buf).unwrap() else {
+            panic!("expected a message frame");
+        };
+        assert_eq!(body.as_ptr() as usize, base + 2);
+    }
+}
