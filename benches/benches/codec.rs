@@ -1,5 +1,8 @@
 //! Codec throughput: decoding and encoding 8 B, 64 B, 1 KiB and 64 KiB message frames.
 //!
+//! `criterion_group!` generates undocumented public functions, hence the allow below.
+#![allow(missing_docs)]
+//!
 //! Each benchmark handles a batch of frames totalling about 4 MiB (at least 1,000 frames),
 //! reported both as frames/s (`*_frames` groups) and bytes/s (`*_bytes` groups).
 
