@@ -1,0 +1,663 @@
+//! `Socket`: the `zmq` 0.10 socket API over `rustzmq_transport::SocketBase`.
+
+use std::cell::{Cell, RefCell};
+use std::os::fd::RawFd;
+use std::os::raw::c_void;
+
+use bytes::Bytes;
+use rustzmq_transport::{Errno, SocketBase, SocketKind};
+
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::message::Message;
+use crate::poll::PollItem;
+use crate::sendable::Sendable;
+use crate::types::{Mechanism, PollEvents, SocketType};
+
+impl From<Errno> for Error {
+    fn from(errno: Errno) -> Error {
+        match errno {
+            Errno::EACCES => Error::EACCES,
+            Errno::EADDRINUSE => Error::EADDRINUSE,
+            Errno::EAGAIN => Error::EAGAIN,
+            Errno::EBUSY => Error::EBUSY,
+            Errno::ECONNREFUSED => Error::ECONNREFUSED,
+            Errno::EFAULT => Error::EFAULT,
+            Errno::EINTR => Error::EINTR,
+            Errno::EHOSTUNREACH => Error::EHOSTUNREACH,
+            Errno::EINPROGRESS => Error::EINPROGRESS,
+            Errno::EINVAL => Error::EINVAL,
+            Errno::EMFILE => Error::EMFILE,
+            Errno::EMSGSIZE => Error::EMSGSIZE,
+            Errno::ENAMETOOLONG => Error::ENAMETOOLONG,
+            Errno::ENODEV => Error::ENODEV,
+            Errno::ENOENT => Error::ENOENT,
+            Errno::ENOMEM => Error::ENOMEM,
+            Errno::ENOTCONN => Error::ENOTCONN,
+            Errno::ENOTSOCK => Error::ENOTSOCK,
+            Errno::EPROTO => Error::EPROTO,
+            Errno::EPROTONOSUPPORT => Error::EPROTONOSUPPORT,
+            Errno::ENOTSUP => Error::ENOTSUP,
+            Errno::ENOBUFS => Error::ENOBUFS,
+            Errno::ENETDOWN => Error::ENETDOWN,
+            Errno::EADDRNOTAVAIL => Error::EADDRNOTAVAIL,
+            Errno::EFSM => Error::EFSM,
+            Errno::ENOCOMPATPROTO => Error::ENOCOMPATPROTO,
+            Errno::ETERM => Error::ETERM,
+            Errno::EMTHREAD => Error::EMTHREAD,
+        }
+    }
+}
+
+impl SocketType {
+    pub(crate) fn kind(self) -> SocketKind {
+        match self {
+            SocketType::PAIR => SocketKind::Pair,
+            SocketType::PUB => SocketKind::Pub,
+            SocketType::SUB => SocketKind::Sub,
+            SocketType::REQ => SocketKind::Req,
+            SocketType::REP => SocketKind::Rep,
+            SocketType::DEALER => SocketKind::Dealer,
+            SocketType::ROUTER => SocketKind::Router,
+            SocketType::PULL => SocketKind::Pull,
+            SocketType::PUSH => SocketKind::Push,
+            SocketType::XPUB => SocketKind::Xpub,
+            SocketType::XSUB => SocketKind::Xsub,
+            SocketType::STREAM => SocketKind::Stream,
+        }
+    }
+}
+
+/// The socket's state behind the opaque pointer `into_raw` hands out.
+struct SocketInner {
+    base: RefCell<SocketBase>,
+    rcvmore: Cell<bool>,
+    affinity: Cell<u64>,
+    socket_type: SocketType,
+}
+
+/// A ZeroMQ socket. `Send` (it may move between threads) but not `Sync` (one thread at a
+/// time), like libzmq's sockets.
+pub struct Socket {
+    inner: Box<SocketInner>,
+    context: Option<Context>,
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket").field("type", &self.inner.socket_type).finish_non_exhaustive()
+    }
+}
+
+fn check_nul(text: &str) {
+    // The zmq crate builds a CString and panics on an interior NUL; so do we.
+    assert!(!text.as_bytes().contains(&0), "endpoint contains a NUL byte");
+}
+
+/// Generates an integer option accessor pair over `Options` with a validity check.
+macro_rules! int_option {
+    ($(#[$doc:meta])* $get:ident, $set:ident, $field:ident, $ty:ty, $valid:expr) => {
+        $(#[$doc])*
+        pub fn $get(&self) -> Result<$ty> {
+            Ok(self.base().options.$field)
+        }
+        $(#[$doc])*
+        pub fn $set(&self, value: $ty) -> Result<()> {
+            let valid: fn($ty) -> bool = $valid;
+            if !valid(value) {
+                return Err(Error::EINVAL);
+            }
+            self.base_mut().options.$field = value;
+            Ok(())
+        }
+    };
+}
+
+/// Generates a pair for an option rustzmq stores but whose feature is not built yet:
+/// the getter reports libzmq's default, the setter fails with ENOTSUP (see docs/compat.md).
+macro_rules! pending_option {
+    ($(#[$doc:meta])* $get:ident, $set:ident, $ty:ty, $default:expr) => {
+        $(#[$doc])*
+        pub fn $get(&self) -> Result<$ty> {
+            Ok($default)
+        }
+        $(#[$doc])*
+        pub fn $set(&self, _value: $ty) -> Result<()> {
+            Err(Error::ENOTSUP)
+        }
+    };
+}
+
+/// Generates a pair for an option this build does not have at all (like a libzmq built
+/// without CURVE or GSSAPI): both fail with EINVAL, as libzmq does.
+macro_rules! absent_option {
+    ($(#[$doc:meta])* $get:ident -> $gty:ty, $set:ident($sty:ty)) => {
+        $(#[$doc])*
+        pub fn $get(&self) -> Result<$gty> {
+            Err(Error::EINVAL)
+        }
+        $(#[$doc])*
+        pub fn $set(&self, _value: $sty) -> Result<()> {
+            Err(Error::EINVAL)
+        }
+    };
+}
+
+impl Socket {
+    pub(crate) fn new(base: SocketBase, context: Context) -> Socket {
+        let socket_type = SocketType::from_raw(base.options.kind as i32);
+        Socket {
+            inner: Box::new(SocketInner {
+                base: RefCell::new(base),
+                rcvmore: Cell::new(false),
+                affinity: Cell::new(0),
+                socket_type,
+            }),
+            context: Some(context),
+        }
+    }
+
+    fn base(&self) -> std::cell::Ref<'_, SocketBase> {
+        self.inner.base.borrow()
+    }
+
+    fn base_mut(&self) -> std::cell::RefMut<'_, SocketBase> {
+        self.inner.base.borrow_mut()
+    }
+
+    /// Gives up ownership, returning an opaque pointer for [`Socket::from_raw`]. The
+    /// socket's reference to its context is released.
+    pub fn into_raw(self) -> *mut c_void {
+        let mut this = std::mem::ManuallyDrop::new(self);
+        drop(this.context.take());
+        // SAFETY: `this` is never used or dropped again, so moving the box out of it leaves
+        // exactly one owner of the allocation.
+        let inner = unsafe { std::ptr::read(&this.inner) };
+        Box::into_raw(inner).cast()
+    }
+
+    /// Takes ownership of a pointer from [`Socket::into_raw`]. The socket holds no context.
+    ///
+    /// # Safety
+    /// `sock` must come from `Socket::into_raw` and not have been used by `from_raw` before.
+    pub unsafe fn from_raw(sock: *mut c_void) -> Socket {
+        // SAFETY: the caller guarantees `sock` is a pointer `into_raw` made from a Box, not yet
+        // reclaimed.
+        let inner = unsafe { Box::from_raw(sock.cast::<SocketInner>()) };
+        Socket { inner, context: None }
+    }
+
+    /// The same opaque pointer `into_raw` would return, without giving up ownership.
+    pub fn as_mut_ptr(&mut self) -> *mut c_void {
+        (&mut *self.inner as *mut SocketInner).cast()
+    }
+
+    /// Accepts connections on an endpoint (`tcp://`, `ipc://`, `inproc://`).
+    pub fn bind(&self, endpoint: &str) -> Result<()> {
+        check_nul(endpoint);
+        self.base_mut().bind(endpoint).map_err(Error::from)
+    }
+
+    /// Stops accepting on an endpoint and closes the connections it accepted.
+    pub fn unbind(&self, endpoint: &str) -> Result<()> {
+        check_nul(endpoint);
+        self.base_mut().unbind(endpoint).map_err(Error::from)
+    }
+
+    /// Connects to an endpoint (asynchronously; reconnects as needed).
+    pub fn connect(&self, endpoint: &str) -> Result<()> {
+        check_nul(endpoint);
+        self.base_mut().connect(endpoint).map_err(Error::from)
+    }
+
+    /// Stops connecting to an endpoint.
+    pub fn disconnect(&self, endpoint: &str) -> Result<()> {
+        check_nul(endpoint);
+        self.base_mut().disconnect(endpoint).map_err(Error::from)
+    }
+
+    /// Starts a socket monitor publishing events on an `inproc://` PAIR endpoint.
+    /// Not built yet: `ENOTSUP` for inproc endpoints (see docs/compat.md).
+    pub fn monitor(&self, monitor_endpoint: &str, _events: i32) -> Result<()> {
+        check_nul(monitor_endpoint);
+        if !monitor_endpoint.starts_with("inproc://") {
+            return Err(Error::EPROTONOSUPPORT);
+        }
+        Err(Error::ENOTSUP)
+    }
+
+    /// Sends one frame; `flags` may hold [`DONTWAIT`](crate::DONTWAIT) and
+    /// [`SNDMORE`](crate::SNDMORE).
+    pub fn send<T>(&self, data: T, flags: i32) -> Result<()>
+    where
+        T: Sendable,
+    {
+        data.send(self, flags)
+    }
+
+    pub(crate) fn send_message(&self, msg: Message, flags: i32) -> Result<()> {
+        self.base_mut().send(msg.into_msg(), flags).map_err(Error::from)
+    }
+
+    /// Sends a message.
+    #[deprecated(since = "0.9.0", note = "Use `send` instead")]
+    pub fn send_msg(&self, msg: Message, flags: i32) -> Result<()> {
+        self.send(msg, flags)
+    }
+
+    /// Sends a string.
+    #[deprecated(since = "0.9.0", note = "Use `send` instead")]
+    pub fn send_str(&self, data: &str, flags: i32) -> Result<()> {
+        self.send(data, flags)
+    }
+
+    /// Sends a multipart message: SNDMORE is added to every part but the last.
+    pub fn send_multipart<I, T>(&self, iter: I, flags: i32) -> Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<Message>,
+    {
+        let mut iter = iter.into_iter().peekable();
+        while let Some(part) = iter.next() {
+            let more = if iter.peek().is_some() { crate::SNDMORE } else { 0 };
+            self.send_message(part.into(), flags | more)?;
+        }
+        Ok(())
+    }
+
+    /// Receives one frame into `msg`.
+    pub fn recv(&self, msg: &mut Message, flags: i32) -> Result<()> {
+        let received = self.base_mut().recv(flags).map_err(Error::from)?;
+        self.inner.rcvmore.set(received.more());
+        msg.set_msg(received);
+        Ok(())
+    }
+
+    /// Receives one frame into `bytes`, returning the frame's full length (which may exceed
+    /// `bytes.len()`; the rest is dropped).
+    pub fn recv_into(&self, bytes: &mut [u8], flags: i32) -> Result<usize> {
+        let received = self.base_mut().recv(flags).map_err(Error::from)?;
+        self.inner.rcvmore.set(received.more());
+        let n = received.len().min(bytes.len());
+        bytes[..n].copy_from_slice(&received.data()[..n]);
+        Ok(received.len())
+    }
+
+    /// Receives one frame as a new message.
+    pub fn recv_msg(&self, flags: i32) -> Result<Message> {
+        let mut msg = Message::new();
+        self.recv(&mut msg, flags)?;
+        Ok(msg)
+    }
+
+    /// Receives one frame as bytes.
+    pub fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
+        let received = self.base_mut().recv(flags).map_err(Error::from)?;
+        self.inner.rcvmore.set(received.more());
+        Ok(received.data().to_vec())
+    }
+
+    /// Receives one frame as a string; `Err(bytes)` inside when it is not UTF-8.
+    pub fn recv_string(&self, flags: i32) -> Result<std::result::Result<String, Vec<u8>>> {
+        self.recv_bytes(flags).map(|bytes| String::from_utf8(bytes).map_err(|e| e.into_bytes()))
+    }
+
+    /// Receives every frame of a multipart message.
+    pub fn recv_multipart(&self, flags: i32) -> Result<Vec<Vec<u8>>> {
+        let mut parts = vec![self.recv_bytes(flags)?];
+        while self.inner.rcvmore.get() {
+            parts.push(self.recv_bytes(flags)?);
+        }
+        Ok(parts)
+    }
+
+    /// A poll item for this socket.
+    pub fn as_poll_item(&self, events: PollEvents) -> PollItem<'_> {
+        PollItem::from_socket(self, events)
+    }
+
+    /// Polls this socket alone; returns 1 if one of `events` is ready, else 0.
+    pub fn poll(&self, events: PollEvents, timeout_ms: i64) -> Result<i32> {
+        crate::poll(&mut [self.as_poll_item(events)], timeout_ms)
+    }
+
+    pub(crate) fn signal_fd(&self) -> RawFd {
+        self.base().fd()
+    }
+
+    /// (POLLIN, POLLOUT) now, after handling pending commands.
+    pub(crate) fn pending_events(&self) -> Result<(bool, bool)> {
+        self.base_mut().events().map_err(Error::from)
+    }
+
+    // ----- options -----
+
+    /// ZMQ_IPV6.
+    pub fn is_ipv6(&self) -> Result<bool> {
+        Ok(self.base().options.ipv6)
+    }
+    /// ZMQ_IPV6.
+    pub fn set_ipv6(&self, value: bool) -> Result<()> {
+        self.base_mut().options.ipv6 = value;
+        Ok(())
+    }
+    /// ZMQ_IMMEDIATE.
+    pub fn is_immediate(&self) -> Result<bool> {
+        Ok(self.base().options.immediate)
+    }
+    /// ZMQ_IMMEDIATE.
+    pub fn set_immediate(&self, value: bool) -> Result<()> {
+        self.base_mut().options.immediate = value;
+        Ok(())
+    }
+
+    pending_option!(
+        /// ZMQ_PLAIN_SERVER (PLAIN arrives with the security issue).
+        is_plain_server, set_plain_server, bool, false
+    );
+    pending_option!(
+        /// ZMQ_CONFLATE (arrives with the socket-types issue).
+        is_conflate, set_conflate, bool, false
+    );
+
+    /// ZMQ_PROBE_ROUTER is write-only in libzmq: the getter always fails with EINVAL.
+    pub fn is_probe_router(&self) -> Result<bool> {
+        Err(Error::EINVAL)
+    }
+    /// ZMQ_PROBE_ROUTER (ROUTER, DEALER, REQ, REP; not built yet).
+    pub fn set_probe_router(&self, _value: bool) -> Result<()> {
+        self.only_for(&[SocketType::ROUTER, SocketType::DEALER, SocketType::REQ, SocketType::REP])
+    }
+    /// ZMQ_ROUTER_MANDATORY is write-only: EINVAL.
+    pub fn is_router_mandatory(&self) -> Result<bool> {
+        Err(Error::EINVAL)
+    }
+    /// ZMQ_ROUTER_MANDATORY (ROUTER, REP; not built yet).
+    pub fn set_router_mandatory(&self, _value: bool) -> Result<()> {
+        self.only_for(&[SocketType::ROUTER, SocketType::REP])
+    }
+    /// ZMQ_ROUTER_HANDOVER is write-only: EINVAL.
+    pub fn is_router_handover(&self) -> Result<bool> {
+        Err(Error::EINVAL)
+    }
+    /// ZMQ_ROUTER_HANDOVER (ROUTER, REP; not built yet).
+    pub fn set_router_handover(&self, _value: bool) -> Result<()> {
+        self.only_for(&[SocketType::ROUTER, SocketType::REP])
+    }
+
+    absent_option!(
+        /// ZMQ_CURVE_SERVER: EINVAL until CURVE is built (as a libzmq without CURVE).
+        is_curve_server -> bool, set_curve_server(bool)
+    );
+    absent_option!(
+        /// ZMQ_GSSAPI_SERVER: no GSSAPI.
+        is_gssapi_server -> bool, set_gssapi_server(bool)
+    );
+    absent_option!(
+        /// ZMQ_GSSAPI_PLAINTEXT: no GSSAPI.
+        is_gssapi_plaintext -> bool, set_gssapi_plaintext(bool)
+    );
+
+    /// ZMQ_REQ_RELAXED (REQ only; not built yet).
+    pub fn set_req_relaxed(&self, _value: bool) -> Result<()> {
+        self.only_for(&[SocketType::REQ])
+    }
+    /// ZMQ_REQ_CORRELATE (REQ only; not built yet).
+    pub fn set_req_correlate(&self, _value: bool) -> Result<()> {
+        self.only_for(&[SocketType::REQ])
+    }
+
+    /// EINVAL for other socket types, ENOTSUP (not built yet) for these.
+    fn only_for(&self, types: &[SocketType]) -> Result<()> {
+        if types.contains(&self.inner.socket_type) {
+            Err(Error::ENOTSUP)
+        } else {
+            Err(Error::EINVAL)
+        }
+    }
+
+    /// ZMQ_TYPE.
+    pub fn get_socket_type(&self) -> Result<SocketType> {
+        Ok(self.inner.socket_type)
+    }
+
+    /// ZMQ_RCVMORE: whether the last frame received has more frames after it.
+    pub fn get_rcvmore(&self) -> Result<bool> {
+        Ok(self.inner.rcvmore.get())
+    }
+
+    int_option!(
+        /// ZMQ_MAXMSGSIZE (bytes, -1 = no limit).
+        get_maxmsgsize, set_maxmsgsize, maxmsgsize, i64, |v| v >= -1
+    );
+    int_option!(
+        /// ZMQ_SNDHWM (messages, 0 = no limit).
+        get_sndhwm, set_sndhwm, sndhwm, i32, |v| v >= 0
+    );
+    int_option!(
+        /// ZMQ_RCVHWM (messages, 0 = no limit).
+        get_rcvhwm, set_rcvhwm, rcvhwm, i32, |v| v >= 0
+    );
+
+    /// ZMQ_AFFINITY (stored; rustzmq assigns I/O threads round robin).
+    pub fn get_affinity(&self) -> Result<u64> {
+        Ok(self.inner.affinity.get())
+    }
+    /// ZMQ_AFFINITY.
+    pub fn set_affinity(&self, value: u64) -> Result<()> {
+        self.inner.affinity.set(value);
+        Ok(())
+    }
+
+    pending_option!(
+        /// ZMQ_RATE (multicast; no pgm transport).
+        get_rate, set_rate, i32, 100
+    );
+    pending_option!(
+        /// ZMQ_RECOVERY_IVL (multicast; no pgm transport).
+        get_recovery_ivl, set_recovery_ivl, i32, 10_000
+    );
+
+    int_option!(
+        /// ZMQ_SNDBUF (bytes, -1 = OS default), applied to new connections.
+        get_sndbuf, set_sndbuf, sndbuf, i32, |v| v >= -1
+    );
+    int_option!(
+        /// ZMQ_RCVBUF (bytes, -1 = OS default), applied to new connections.
+        get_rcvbuf, set_rcvbuf, rcvbuf, i32, |v| v >= -1
+    );
+    int_option!(
+        /// ZMQ_TOS, applied to new TCP connections.
+        get_tos, set_tos, tos, i32, |v| v >= 0
+    );
+    int_option!(
+        /// ZMQ_LINGER (ms, -1 = forever).
+        get_linger, set_linger, linger, i32, |v| v >= -1
+    );
+    int_option!(
+        /// ZMQ_RECONNECT_IVL (ms, -1 = never reconnect).
+        get_reconnect_ivl, set_reconnect_ivl, reconnect_ivl, i32, |v| v >= -1
+    );
+    int_option!(
+        /// ZMQ_RECONNECT_IVL_MAX (ms, 0 = no backoff).
+        get_reconnect_ivl_max, set_reconnect_ivl_max, reconnect_ivl_max, i32, |v| v >= 0
+    );
+    int_option!(
+        /// ZMQ_BACKLOG, applied to later binds.
+        get_backlog, set_backlog, backlog, i32, |v| v >= 0
+    );
+
+    /// ZMQ_FD: becomes readable (edge-triggered) when [`Socket::get_events`] may have changed.
+    pub fn get_fd(&self) -> Result<RawFd> {
+        Ok(self.signal_fd())
+    }
+
+    /// ZMQ_EVENTS: POLLIN and/or POLLOUT as the socket stands now.
+    pub fn get_events(&self) -> Result<PollEvents> {
+        let (pollin, pollout) = self.pending_events()?;
+        let mut events = PollEvents::empty();
+        if pollin {
+            events |= PollEvents::POLLIN;
+        }
+        if pollout {
+            events |= PollEvents::POLLOUT;
+        }
+        Ok(events)
+    }
+
+    pending_option!(
+        /// ZMQ_MULTICAST_HOPS (multicast; no pgm transport).
+        get_multicast_hops, set_multicast_hops, i32, 1
+    );
+
+    int_option!(
+        /// ZMQ_RCVTIMEO (ms, -1 = forever); expiry fails with EAGAIN.
+        get_rcvtimeo, set_rcvtimeo, rcvtimeo, i32, |v| v >= -1
+    );
+    int_option!(
+        /// ZMQ_SNDTIMEO (ms, -1 = forever); expiry fails with EAGAIN.
+        get_sndtimeo, set_sndtimeo, sndtimeo, i32, |v| v >= -1
+    );
+    int_option!(
+        /// ZMQ_TCP_KEEPALIVE (-1 OS default, 0 off, 1 on).
+        get_tcp_keepalive, set_tcp_keepalive, tcp_keepalive, i32, |v| (-1..=1).contains(&v)
+    );
+    int_option!(
+        /// ZMQ_TCP_KEEPALIVE_CNT.
+        get_tcp_keepalive_cnt, set_tcp_keepalive_cnt, tcp_keepalive_cnt, i32, |v| v == -1 || v > 0
+    );
+    int_option!(
+        /// ZMQ_TCP_KEEPALIVE_IDLE (s).
+        get_tcp_keepalive_idle, set_tcp_keepalive_idle, tcp_keepalive_idle, i32, |v| v == -1 || v > 0
+    );
+    int_option!(
+        /// ZMQ_TCP_KEEPALIVE_INTVL (s).
+        get_tcp_keepalive_intvl, set_tcp_keepalive_intvl, tcp_keepalive_intvl, i32, |v| v == -1 || v > 0
+    );
+    int_option!(
+        /// ZMQ_HANDSHAKE_IVL (ms, 0 = no limit).
+        get_handshake_ivl, set_handshake_ivl, handshake_ivl, i32, |v| v >= 0
+    );
+
+    /// ZMQ_ROUTING_ID (formerly ZMQ_IDENTITY).
+    pub fn get_identity(&self) -> Result<Vec<u8>> {
+        Ok(self.base().options.routing_id.to_vec())
+    }
+    /// ZMQ_ROUTING_ID: 1 to 255 bytes.
+    pub fn set_identity(&self, value: &[u8]) -> Result<()> {
+        if value.is_empty() || value.len() > 255 {
+            return Err(Error::EINVAL);
+        }
+        self.base_mut().options.routing_id = Bytes::copy_from_slice(value);
+        Ok(())
+    }
+
+    /// ZMQ_SUBSCRIBE (SUB only; SUB arrives with the socket-types issue).
+    pub fn set_subscribe(&self, _value: &[u8]) -> Result<()> {
+        self.only_for(&[SocketType::SUB])
+    }
+    /// ZMQ_UNSUBSCRIBE (SUB only).
+    pub fn set_unsubscribe(&self, _value: &[u8]) -> Result<()> {
+        self.only_for(&[SocketType::SUB])
+    }
+
+    pending_option!(
+        /// ZMQ_HEARTBEAT_IVL (heartbeats arrive with the security issue).
+        get_heartbeat_ivl, set_heartbeat_ivl, i32, 0
+    );
+    pending_option!(
+        /// ZMQ_HEARTBEAT_TTL.
+        get_heartbeat_ttl, set_heartbeat_ttl, i32, 0
+    );
+    pending_option!(
+        /// ZMQ_HEARTBEAT_TIMEOUT.
+        get_heartbeat_timeout, set_heartbeat_timeout, i32, -1
+    );
+    pending_option!(
+        /// ZMQ_CONNECT_TIMEOUT.
+        get_connect_timeout, set_connect_timeout, i32, 0
+    );
+
+    /// ZMQ_SOCKS_PROXY (not built yet: always empty).
+    pub fn get_socks_proxy(&self) -> Result<std::result::Result<String, Vec<u8>>> {
+        Ok(Ok(String::new()))
+    }
+    /// ZMQ_SOCKS_PROXY: clearing it works; setting one is not built yet (ENOTSUP).
+    pub fn set_socks_proxy(&self, value: Option<&str>) -> Result<()> {
+        match value {
+            None => Ok(()),
+            Some(_) => Err(Error::ENOTSUP),
+        }
+    }
+
+    /// ZMQ_MECHANISM.
+    pub fn get_mechanism(&self) -> Result<Mechanism> {
+        Ok(Mechanism::ZMQ_NULL)
+    }
+
+    /// ZMQ_PLAIN_USERNAME.
+    pub fn get_plain_username(&self) -> Result<std::result::Result<String, Vec<u8>>> {
+        Ok(Ok(String::new()))
+    }
+    /// ZMQ_PLAIN_USERNAME: `None` keeps NULL; PLAIN itself is not built yet (ENOTSUP).
+    pub fn set_plain_username(&self, value: Option<&str>) -> Result<()> {
+        value.map_or(Ok(()), |_| Err(Error::ENOTSUP))
+    }
+    /// ZMQ_PLAIN_PASSWORD.
+    pub fn get_plain_password(&self) -> Result<std::result::Result<String, Vec<u8>>> {
+        Ok(Ok(String::new()))
+    }
+    /// ZMQ_PLAIN_PASSWORD: `None` keeps NULL; PLAIN itself is not built yet (ENOTSUP).
+    pub fn set_plain_password(&self, value: Option<&str>) -> Result<()> {
+        value.map_or(Ok(()), |_| Err(Error::ENOTSUP))
+    }
+    /// ZMQ_ZAP_DOMAIN.
+    pub fn get_zap_domain(&self) -> Result<std::result::Result<String, Vec<u8>>> {
+        Ok(Ok(String::new()))
+    }
+    /// ZMQ_ZAP_DOMAIN (ZAP is not built yet: ENOTSUP).
+    pub fn set_zap_domain(&self, _value: &str) -> Result<()> {
+        Err(Error::ENOTSUP)
+    }
+
+    /// ZMQ_LAST_ENDPOINT: the endpoint last bound or connected, with wildcards resolved.
+    pub fn get_last_endpoint(&self) -> Result<std::result::Result<String, Vec<u8>>> {
+        Ok(Ok(self.base().last_endpoint().to_owned()))
+    }
+
+    absent_option!(
+        /// ZMQ_CURVE_PUBLICKEY: EINVAL until CURVE is built.
+        get_curve_publickey -> Vec<u8>, set_curve_publickey(&[u8])
+    );
+    absent_option!(
+        /// ZMQ_CURVE_SECRETKEY: EINVAL until CURVE is built.
+        get_curve_secretkey -> Vec<u8>, set_curve_secretkey(&[u8])
+    );
+    absent_option!(
+        /// ZMQ_CURVE_SERVERKEY: EINVAL until CURVE is built.
+        get_curve_serverkey -> Vec<u8>, set_curve_serverkey(&[u8])
+    );
+    absent_option!(
+        /// ZMQ_GSSAPI_PRINCIPAL: no GSSAPI.
+        get_gssapi_principal -> std::result::Result<String, Vec<u8>>, set_gssapi_principal(&str)
+    );
+    absent_option!(
+        /// ZMQ_GSSAPI_SERVICE_PRINCIPAL: no GSSAPI.
+        get_gssapi_service_principal -> std::result::Result<String, Vec<u8>>, set_gssapi_service_principal(&str)
+    );
+
+    /// ZMQ_XPUB_WELCOME_MSG (PUB and XPUB only; not built yet).
+    pub fn set_xpub_welcome_msg(&self, _value: Option<&str>) -> Result<()> {
+        self.only_for(&[SocketType::PUB, SocketType::XPUB])
+    }
+    /// ZMQ_XPUB_VERBOSE (PUB and XPUB only; not built yet).
+    pub fn set_xpub_verbose(&self, _value: bool) -> Result<()> {
+        self.only_for(&[SocketType::PUB, SocketType::XPUB])
+    }
+}
+
+impl std::os::fd::AsRawFd for Socket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.signal_fd()
+    }
+}

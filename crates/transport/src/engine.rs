@@ -1,0 +1,365 @@
+//! The stream engine: one live connection speaking ZMTP 3.x over a [`Stream`].
+//!
+//! It owns the socket, the read buffer with its [`Decoder`] and the [`Encoder`], and runs the
+//! greeting and the NULL mechanism's READY exchange; then it moves message frames between the
+//! wire and the session's pipe. It never blocks: every call does what the socket allows now
+//! (mio readiness is edge-triggered, so reads and writes go on until `WouldBlock`) and
+//! reports whether the connection is still usable.
+
+use std::io::{self, IoSlice, Read, Write};
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use rustzmq_codec::{
+    Command, DecodeError, Decoder, Encoder, Frame, Greeting, GreetingDecoder, GreetingProgress, Limits, Mechanism,
+    Metadata, Version,
+};
+
+use crate::msg::Msg;
+use crate::options::{Options, SocketKind};
+use crate::pipe::{Pipe, WriteError};
+use crate::stream::Stream;
+
+/// Bytes read from the socket per `read` call.
+const READ_CHUNK: usize = 64 * 1024;
+/// Stop pulling from the pipe once this much is encoded and unwritten.
+const WRITE_BATCH: usize = 256 * 1024;
+
+/// Why a connection ended.
+#[derive(Debug)]
+pub enum EngineError {
+    /// The peer closed the connection or an I/O error occurred.
+    Io(io::Error),
+    /// The peer broke the protocol (bad greeting, bad frame, bad command...).
+    Protocol(&'static str),
+    /// The peer's decoder input was malformed.
+    Decode(DecodeError),
+    /// The peer speaks ZMTP 1.0 or 2.0, which rustzmq refuses.
+    LegacyPeer,
+    /// The peer uses another security mechanism.
+    MechanismMismatch,
+    /// The peer's socket type cannot talk to ours.
+    IncompatibleSocketType,
+    /// The peer sent an ERROR command.
+    PeerError(Bytes),
+}
+
+impl From<io::Error> for EngineError {
+    fn from(error: io::Error) -> Self {
+        EngineError::Io(error)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for the peer's greeting.
+    Greeting,
+    /// Greeting done, waiting for the peer's READY.
+    Ready,
+    /// Handshake done: traffic flows.
+    Active,
+}
+
+/// One ZMTP connection.
+pub struct Engine {
+    stream: Stream,
+    phase: Phase,
+    kind: SocketKind,
+    routing_id: Bytes,
+    greeting: GreetingDecoder,
+    version: Version,
+    decoder: Decoder,
+    read_buf: BytesMut,
+    scratch: Box<[u8]>,
+    encoder: Encoder,
+    peer_metadata: Option<Arc<Metadata>>,
+    peer_address: String,
+    /// A decoded frame the pipe refused (at its high-water mark).
+    stalled_frame: Option<Msg>,
+    /// The peer may have more bytes for us (edge-triggered readiness not yet exhausted).
+    may_read: bool,
+    /// The socket may accept more bytes.
+    may_write: bool,
+    /// An ERROR command has been queued: close once it is written.
+    closing: bool,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("phase", &self.phase).finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Starts the handshake on a freshly connected or accepted stream.
+    pub fn new(stream: Stream, options: &Options) -> Engine {
+        let limits =
+            Limits { max_frame_size: u64::try_from(options.maxmsgsize).unwrap_or(u64::MAX), ..Limits::default() };
+        let peer_address = stream.peer_address();
+        let mut encoder = Encoder::new();
+        encoder.encode_raw(&Greeting::new(Mechanism::NULL, false).encode());
+        Engine {
+            stream,
+            phase: Phase::Greeting,
+            kind: options.kind,
+            routing_id: options.routing_id.clone(),
+            greeting: GreetingDecoder::new(),
+            version: Version::V3_1,
+            decoder: Decoder::new(limits),
+            read_buf: BytesMut::with_capacity(READ_CHUNK),
+            scratch: vec![0u8; READ_CHUNK].into_boxed_slice(),
+            encoder,
+            peer_metadata: None,
+            peer_address,
+            stalled_frame: None,
+            may_read: true,
+            may_write: true,
+            closing: false,
+        }
+    }
+
+    /// The mio source to register.
+    pub fn source(&mut self) -> &mut dyn mio::event::Source {
+        self.stream.source()
+    }
+
+    /// Whether the handshake is complete.
+    pub fn is_active(&self) -> bool {
+        self.phase == Phase::Active
+    }
+
+    /// The peer's routing id (its Identity property), once active.
+    pub fn peer_routing_id(&self) -> Bytes {
+        self.peer_metadata.as_ref().and_then(|m| m.get("Identity").cloned()).unwrap_or_default()
+    }
+
+    /// The negotiated protocol version.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// Records readiness reported by the poller.
+    pub fn on_ready(&mut self, readable: bool, writable: bool) {
+        self.may_read |= readable;
+        self.may_write |= writable;
+    }
+
+    /// Whether everything queued has been written.
+    pub fn is_flushed(&self) -> bool {
+        self.encoder.is_empty()
+    }
+
+    /// Does all the work the stream and the pipe allow now. Returns `Ok(true)` when the
+    /// handshake completed during this call.
+    pub fn drive(&mut self, pipe: Option<&mut Pipe>) -> Result<bool, EngineError> {
+        let was_active = self.is_active();
+        self.write_out()?;
+        if !self.is_active() {
+            self.handshake()?;
+            self.write_out()?;
+            if !self.is_active() {
+                return Ok(false);
+            }
+        }
+        if let Some(pipe) = pipe {
+            self.pump_in(pipe)?;
+            self.pump_out(pipe)?;
+        } else {
+            // No pipe yet (the session attaches one when told the handshake completed):
+            // still answer PINGs and notice closure, but leave messages in the buffer.
+            self.fill_read_buf()?;
+        }
+        Ok(!was_active && self.is_active())
+    }
+
+    /// Reads what the socket has into the read buffer. `Ok(false)` on would-block.
+    fn fill_read_buf(&mut self) -> Result<bool, EngineError> {
+        if !self.may_read {
+            return Ok(false);
+        }
+        loop {
+            match self.stream.read(&mut self.scratch) {
+                Ok(0) => return Err(EngineError::Io(io::ErrorKind::UnexpectedEof.into())),
+                Ok(n) => {
+                    self.read_buf.extend_from_slice(&self.scratch[..n]);
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.may_read = false;
+                    return Ok(false);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    fn handshake(&mut self) -> Result<(), EngineError> {
+        loop {
+            match self.phase {
+                Phase::Greeting => {
+                    if self.read_buf.is_empty() && !self.fill_read_buf()? {
+                        return Ok(());
+                    }
+                    let (used, progress) =
+                        self.greeting.feed(&self.read_buf).map_err(|_| EngineError::Protocol("invalid greeting"))?;
+                    let _ = self.read_buf.split_to(used);
+                    match progress {
+                        GreetingProgress::Unversioned | GreetingProgress::Legacy { .. } => {
+                            return Err(EngineError::LegacyPeer)
+                        }
+                        GreetingProgress::Complete(greeting) => {
+                            if greeting.mechanism != Mechanism::NULL {
+                                return Err(EngineError::MechanismMismatch);
+                            }
+                            self.version = Version::V3_1.negotiate(greeting.version);
+                            self.send_ready();
+                            self.phase = Phase::Ready;
+                        }
+                        GreetingProgress::NeedMore | GreetingProgress::Signature | GreetingProgress::Revision(_) => {}
+                    }
+                }
+                Phase::Ready => match self.decoder.decode(&mut self.read_buf).map_err(EngineError::Decode)? {
+                    Some(Frame::Command(Command::Ready(metadata))) => {
+                        self.accept_ready(metadata)?;
+                        return Ok(());
+                    }
+                    Some(Frame::Command(Command::Error { reason })) => return Err(EngineError::PeerError(reason)),
+                    Some(_) => return Err(EngineError::Protocol("expected READY")),
+                    None => {
+                        if !self.fill_read_buf()? {
+                            return Ok(());
+                        }
+                    }
+                },
+                Phase::Active => return Ok(()),
+            }
+        }
+    }
+
+    fn send_ready(&mut self) {
+        let mut metadata = Metadata::new();
+        let _ = metadata.insert(Bytes::from_static(b"Socket-Type"), Bytes::from_static(self.kind.name().as_bytes()));
+        if matches!(self.kind, SocketKind::Req | SocketKind::Dealer | SocketKind::Router) {
+            let _ = metadata.insert(Bytes::from_static(b"Identity"), self.routing_id.clone());
+        }
+        self.encoder.encode_command(&Command::Ready(metadata));
+    }
+
+    fn accept_ready(&mut self, mut metadata: Metadata) -> Result<(), EngineError> {
+        let peer_kind = metadata.get("Socket-Type").and_then(|name| SocketKind::from_name(name));
+        match peer_kind {
+            Some(peer) if self.kind.is_compatible_with(peer) => {}
+            _ => {
+                // Tell the peer why, as libzmq does, then fail.
+                self.encoder.encode_command(&Command::Error { reason: Bytes::from_static(b"Invalid socket type") });
+                let _ = self.write_out();
+                return Err(EngineError::IncompatibleSocketType);
+            }
+        }
+        if !self.peer_address.is_empty() && metadata.get("Peer-Address").is_none() {
+            let _ = metadata.insert(Bytes::from_static(b"Peer-Address"), Bytes::from(self.peer_address.clone()));
+        }
+        self.peer_metadata = Some(Arc::new(metadata));
+        self.phase = Phase::Active;
+        Ok(())
+    }
+
+    /// Decodes frames from the wire into the pipe until the pipe is full or the socket dry.
+    fn pump_in(&mut self, pipe: &mut Pipe) -> Result<(), EngineError> {
+        let mut wrote = false;
+        let result = self.pump_in_inner(pipe, &mut wrote);
+        if wrote {
+            pipe.flush();
+        }
+        result
+    }
+
+    fn pump_in_inner(&mut self, pipe: &mut Pipe, wrote: &mut bool) -> Result<(), EngineError> {
+        if let Some(frame) = self.stalled_frame.take() {
+            match pipe.write(frame) {
+                Ok(()) => *wrote = true,
+                Err(WriteError::Full(frame)) => {
+                    self.stalled_frame = Some(frame);
+                    return Ok(());
+                }
+                Err(WriteError::Closed(_)) => return Ok(()),
+            }
+        }
+        loop {
+            match self.decoder.decode(&mut self.read_buf).map_err(EngineError::Decode)? {
+                Some(Frame::Message { body, more }) => {
+                    let mut msg = Msg::from_bytes(body);
+                    msg.set_more(more);
+                    msg.set_metadata(self.peer_metadata.clone());
+                    match pipe.write(msg) {
+                        Ok(()) => *wrote = true,
+                        Err(WriteError::Full(msg)) => {
+                            self.stalled_frame = Some(msg);
+                            return Ok(());
+                        }
+                        // The socket is closing: drop inbound traffic.
+                        Err(WriteError::Closed(_)) => {}
+                    }
+                }
+                Some(Frame::Command(command)) => self.on_command(command)?,
+                None => {
+                    if !self.fill_read_buf()? {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_command(&mut self, command: Command) -> Result<(), EngineError> {
+        match command {
+            Command::Ping { context, .. } => {
+                self.encoder.encode_command(&Command::Pong { context });
+                Ok(())
+            }
+            Command::Error { reason } => Err(EngineError::PeerError(reason)),
+            // PONG, subscriptions (handled by PUB sockets later) and unknown commands are
+            // ignored, as libzmq ignores commands it has no use for.
+            _ => Ok(()),
+        }
+    }
+
+    /// Moves messages from the pipe into the encoder and writes them out.
+    fn pump_out(&mut self, pipe: &mut Pipe) -> Result<(), EngineError> {
+        loop {
+            while self.encoder.pending() < WRITE_BATCH {
+                let Some(msg) = pipe.read() else { break };
+                let more = msg.more();
+                self.encoder.encode_message_frame(msg.data(), more);
+            }
+            if self.encoder.is_empty() {
+                return Ok(());
+            }
+            self.write_out()?;
+            if !self.encoder.is_empty() {
+                // The socket is full; writable readiness will bring us back.
+                return Ok(());
+            }
+        }
+    }
+
+    /// Writes queued bytes until done or the socket would block.
+    fn write_out(&mut self) -> Result<(), EngineError> {
+        while !self.encoder.is_empty() && self.may_write {
+            let mut slices = [IoSlice::new(&[]); 64];
+            let count = self.encoder.io_slices(&mut slices);
+            match self.stream.write_vectored(&slices[..count]) {
+                Ok(0) => return Err(EngineError::Io(io::ErrorKind::WriteZero.into())),
+                Ok(n) => self.encoder.advance(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.may_write = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if self.closing && self.encoder.is_empty() {
+            return Err(EngineError::Protocol("closed after ERROR"));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,648 @@
+//! An I/O thread: one `mio::Poll` loop owning listeners and sessions.
+//!
+//! The loop, top to bottom: wait for readiness or the next timer; handle each ready object;
+//! drain the mailbox (commands from sockets and pipe events); fire due timers; leave when
+//! told to stop and no session is still lingering.
+//!
+//! A *listener* accepts connections and makes a session for each. A *session* owns the
+//! pipe to its socket and, while connected, an [`Engine`]; a session made by `connect`
+//! outlives its connections and reconnects with RECONNECT_IVL backoff.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Receiver;
+use mio::{Events, Interest, Poll, Token};
+
+use crate::engine::{Engine, EngineError};
+use crate::mailbox::{IoMailbox, PeerInfo, SocketCommand, SocketMailbox};
+use crate::net::{self, IpcAddress};
+use crate::options::Options;
+use crate::pipe::{next_pipe_id, pipe_pair, Notify, Pipe, PipeId};
+use crate::stream::Stream;
+
+const WAKER: Token = Token(usize::MAX);
+
+/// Commands an I/O thread receives.
+pub enum IoCommand {
+    /// Something changed on a pipe owned by one of our sessions.
+    PipeEvent(PipeId),
+    /// Start accepting on a bound listener.
+    AddListener(Box<ListenerSpec>),
+    /// Start a connecting session.
+    AddSession(Box<SessionSpec>),
+    /// Close a listener (unbind or socket close) and the connections it accepted.
+    CloseListener(u64),
+    /// Close a connecting session (disconnect).
+    CloseSession(u64),
+    /// A socket is closing: its sessions finish sending within `linger` ms (-1 = forever).
+    SocketClosing {
+        /// The socket.
+        socket_id: u64,
+        /// ZMQ_LINGER at close time.
+        linger: i32,
+    },
+    /// Stop once every session has finished lingering.
+    Stop,
+}
+
+/// What a listener needs.
+pub struct ListenerSpec {
+    /// Identifies the listener for [`IoCommand::CloseListener`].
+    pub id: u64,
+    /// The bound socket.
+    pub listener: ListenerSocket,
+    /// The owning socket.
+    pub socket: Arc<SocketMailbox>,
+    /// The owning socket's id.
+    pub socket_id: u64,
+    /// Options at bind time.
+    pub options: Options,
+    /// The endpoint as reported by ZMQ_LAST_ENDPOINT.
+    pub endpoint: String,
+}
+
+/// A bound listening socket.
+pub enum ListenerSocket {
+    /// TCP.
+    Tcp(mio::net::TcpListener),
+    /// ipc, with the file to remove on close (and whether it is a wildcard's private dir).
+    Unix(mio::net::UnixListener, Option<(PathBuf, bool)>),
+}
+
+/// Where a connecting session connects to.
+#[derive(Debug, Clone)]
+pub enum ConnectAddress {
+    /// TCP.
+    Tcp(SocketAddr),
+    /// ipc.
+    Ipc(IpcAddress),
+}
+
+/// What a connecting session needs.
+pub struct SessionSpec {
+    /// Identifies the session for [`IoCommand::CloseSession`].
+    pub id: u64,
+    /// The peer's address.
+    pub address: ConnectAddress,
+    /// The owning socket.
+    pub socket: Arc<SocketMailbox>,
+    /// The owning socket's id.
+    pub socket_id: u64,
+    /// Options at connect time.
+    pub options: Options,
+    /// The endpoint string.
+    pub endpoint: String,
+    /// The session's end of a pipe the socket already holds (not with ZMQ_IMMEDIATE).
+    pub pipe: Option<Pipe>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum TimerKind {
+    Reconnect,
+    Handshake,
+    Linger,
+}
+
+/// The handle a context keeps to one I/O thread.
+pub struct IoThreadHandle {
+    mailbox: Arc<IoMailbox<IoCommand>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for IoThreadHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IoThreadHandle").finish_non_exhaustive()
+    }
+}
+
+impl IoThreadHandle {
+    /// Starts an I/O thread.
+    pub fn spawn(index: usize) -> io::Result<IoThreadHandle> {
+        let poll = Poll::new()?;
+        let waker = mio::Waker::new(poll.registry(), WAKER)?;
+        let (mailbox, rx) = IoMailbox::new(waker, IoCommand::PipeEvent);
+        let thread_mailbox = Arc::clone(&mailbox);
+        let thread = std::thread::Builder::new().name(format!("rustzmq-io-{index}")).spawn(move || {
+            IoThread::new(poll, thread_mailbox, rx).run();
+        })?;
+        Ok(IoThreadHandle { mailbox, thread: Some(thread) })
+    }
+
+    /// The mailbox, which is also the [`Notify`] for pipes owned by this thread's sessions.
+    pub fn mailbox(&self) -> &Arc<IoMailbox<IoCommand>> {
+        &self.mailbox
+    }
+
+    /// Sends a command.
+    pub fn send(&self, command: IoCommand) {
+        self.mailbox.send(command);
+    }
+
+    /// Asks the thread to stop once its sessions have lingered, and waits for it.
+    pub fn stop_and_join(&mut self) {
+        self.mailbox.send(IoCommand::Stop);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+struct Listener {
+    socket: ListenerSocket,
+    owner: Arc<SocketMailbox>,
+    socket_id: u64,
+    options: Options,
+    endpoint: String,
+}
+
+struct Session {
+    owner: Arc<SocketMailbox>,
+    socket_id: u64,
+    options: Options,
+    endpoint: String,
+    /// Where to reconnect to; `None` for sessions of accepted connections.
+    address: Option<ConnectAddress>,
+    /// The listener that accepted this connection.
+    listener_id: Option<u64>,
+    pipe: Option<Pipe>,
+    engine: Option<Engine>,
+    /// A TCP connect in progress.
+    connecting: Option<mio::net::TcpStream>,
+    reconnect_ivl: Duration,
+    /// The socket has closed: finish sending, then end.
+    socket_closed: bool,
+    timer_generation: u64,
+}
+
+enum Object {
+    Listener(Box<Listener>),
+    Session(Box<Session>),
+}
+
+struct IoThread {
+    poll: Poll,
+    mailbox: Arc<IoMailbox<IoCommand>>,
+    rx: Receiver<IoCommand>,
+    objects: HashMap<usize, Object>,
+    /// Ids given by sockets (listener and session ids) to our tokens.
+    by_id: HashMap<u64, usize>,
+    /// Which session owns which pipe.
+    pipes: HashMap<PipeId, usize>,
+    timers: BinaryHeap<Reverse<(Instant, usize, u64, TimerKind)>>,
+    next_token: usize,
+    stopping: bool,
+}
+
+/// Why a session should be removed after an event.
+enum Outcome {
+    Keep,
+    Remove,
+}
+
+impl IoThread {
+    fn new(poll: Poll, mailbox: Arc<IoMailbox<IoCommand>>, rx: Receiver<IoCommand>) -> IoThread {
+        IoThread {
+            poll,
+            mailbox,
+            rx,
+            objects: HashMap::new(),
+            by_id: HashMap::new(),
+            pipes: HashMap::new(),
+            timers: BinaryHeap::new(),
+            next_token: 0,
+            stopping: false,
+        }
+    }
+
+    fn run(mut self) {
+        let mut events = Events::with_capacity(256);
+        loop {
+            let timeout = self.timers.peek().map(|Reverse((at, ..))| at.saturating_duration_since(Instant::now()));
+            if let Err(error) = self.poll.poll(&mut events, timeout) {
+                if error.kind() != io::ErrorKind::Interrupted {
+                    break;
+                }
+            }
+            for event in events.iter() {
+                let token = event.token();
+                if token == WAKER {
+                    continue;
+                }
+                self.on_ready(token.0, event.is_readable() || event.is_read_closed(), event.is_writable());
+            }
+            self.drain_mailbox();
+            self.fire_timers();
+            if self.stopping && !self.objects.values().any(|o| matches!(o, Object::Session(_))) {
+                break;
+            }
+        }
+        // Whatever is left (listeners of sockets that never closed) is dropped here.
+        for (_, object) in self.objects.drain() {
+            if let Object::Listener(listener) = object {
+                close_listener(*listener);
+            }
+        }
+    }
+
+    fn token(&mut self) -> usize {
+        self.next_token += 1;
+        self.next_token
+    }
+
+    fn drain_mailbox(&mut self) {
+        self.mailbox.clear_woken();
+        while let Ok(command) = self.rx.try_recv() {
+            match command {
+                IoCommand::PipeEvent(id) => {
+                    if let Some(&token) = self.pipes.get(&id) {
+                        self.drive_session(token);
+                    }
+                }
+                IoCommand::AddListener(spec) => self.add_listener(*spec),
+                IoCommand::AddSession(spec) => self.add_session(*spec),
+                IoCommand::CloseListener(id) => {
+                    if let Some(token) = self.by_id.remove(&id) {
+                        if let Some(Object::Listener(mut listener)) = self.objects.remove(&token) {
+                            let _ = self.poll.registry().deregister(listener_source(&mut listener.socket));
+                            close_listener(*listener);
+                        }
+                        let accepted: Vec<usize> = self
+                            .objects
+                            .iter()
+                            .filter_map(|(t, o)| match o {
+                                Object::Session(s) if s.listener_id == Some(id) => Some(*t),
+                                _ => None,
+                            })
+                            .collect();
+                        for token in accepted {
+                            self.remove_session(token);
+                        }
+                    }
+                }
+                IoCommand::CloseSession(id) => {
+                    if let Some(token) = self.by_id.remove(&id) {
+                        self.remove_session(token);
+                    }
+                }
+                IoCommand::SocketClosing { socket_id, linger } => self.socket_closing(socket_id, linger),
+                IoCommand::Stop => self.stopping = true,
+            }
+        }
+    }
+
+    fn add_listener(&mut self, spec: ListenerSpec) {
+        let token = self.token();
+        let mut listener = Listener {
+            socket: spec.listener,
+            owner: spec.socket,
+            socket_id: spec.socket_id,
+            options: spec.options,
+            endpoint: spec.endpoint,
+        };
+        if self
+            .poll
+            .registry()
+            .register(listener_source(&mut listener.socket), Token(token), Interest::READABLE)
+            .is_ok()
+        {
+            self.by_id.insert(spec.id, token);
+            self.objects.insert(token, Object::Listener(Box::new(listener)));
+            self.accept(token);
+        }
+    }
+
+    fn add_session(&mut self, spec: SessionSpec) {
+        let token = self.token();
+        let reconnect_ivl = Duration::from_millis(u64::try_from(spec.options.reconnect_ivl).unwrap_or(0));
+        let session = Session {
+            owner: spec.socket,
+            socket_id: spec.socket_id,
+            options: spec.options,
+            endpoint: spec.endpoint,
+            address: Some(spec.address),
+            listener_id: None,
+            pipe: spec.pipe,
+            engine: None,
+            connecting: None,
+            reconnect_ivl,
+            socket_closed: false,
+            timer_generation: 0,
+        };
+        if let Some(pipe) = &session.pipe {
+            self.pipes.insert(pipe.id(), token);
+        }
+        self.by_id.insert(spec.id, token);
+        self.objects.insert(token, Object::Session(Box::new(session)));
+        self.start_connect(token);
+    }
+
+    fn on_ready(&mut self, token: usize, readable: bool, writable: bool) {
+        match self.objects.get_mut(&token) {
+            Some(Object::Listener(_)) => self.accept(token),
+            Some(Object::Session(session)) => {
+                if let Some(engine) = session.engine.as_mut() {
+                    engine.on_ready(readable, writable);
+                    self.drive_session(token);
+                } else if session.connecting.is_some() {
+                    self.finish_connect(token);
+                }
+            }
+            None => {}
+        }
+    }
+
+    fn accept(&mut self, token: usize) {
+        loop {
+            let Some(Object::Listener(listener)) = self.objects.get_mut(&token) else { return };
+            let accepted = match &mut listener.socket {
+                ListenerSocket::Tcp(l) => l.accept().map(|(s, _)| {
+                    let _ = net::tune_tcp_stream(&s, &listener.options);
+                    Stream::Tcp(s)
+                }),
+                ListenerSocket::Unix(l, _) => l.accept().map(|(s, _)| Stream::Unix(s)),
+            };
+            let stream = match accepted {
+                Ok(stream) => stream,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // EMFILE and friends: try again on the next readiness event.
+                Err(_) => return,
+            };
+            let listener_id = self.by_id.iter().find(|(_, t)| **t == token).map(|(id, _)| *id);
+            let session = Session {
+                owner: Arc::clone(&listener.owner),
+                socket_id: listener.socket_id,
+                options: listener.options.clone(),
+                endpoint: listener.endpoint.clone(),
+                address: None,
+                listener_id,
+                pipe: None,
+                engine: None,
+                connecting: None,
+                reconnect_ivl: Duration::ZERO,
+                socket_closed: false,
+                timer_generation: 0,
+            };
+            let session_token = self.token();
+            self.objects.insert(session_token, Object::Session(Box::new(session)));
+            self.start_engine(session_token, stream);
+        }
+    }
+
+    fn start_connect(&mut self, token: usize) {
+        let Some(Object::Session(session)) = self.objects.get_mut(&token) else { return };
+        let Some(address) = session.address.clone() else { return };
+        match address {
+            ConnectAddress::Tcp(address) => match net::tcp_connect(&address, &session.options) {
+                Ok(mut stream) => {
+                    if self.poll.registry().register(&mut stream, Token(token), Interest::WRITABLE).is_ok() {
+                        session.connecting = Some(stream);
+                    } else {
+                        self.schedule_reconnect(token);
+                    }
+                }
+                Err(_) => self.schedule_reconnect(token),
+            },
+            ConnectAddress::Ipc(path) => match net::ipc_connect(&path) {
+                Ok(stream) => self.start_engine(token, Stream::Unix(stream)),
+                Err(_) => self.schedule_reconnect(token),
+            },
+        }
+    }
+
+    fn finish_connect(&mut self, token: usize) {
+        let Some(Object::Session(session)) = self.objects.get_mut(&token) else { return };
+        let Some(mut stream) = session.connecting.take() else { return };
+        let _ = self.poll.registry().deregister(&mut stream);
+        let connected = matches!(stream.take_error(), Ok(None)) && stream.peer_addr().is_ok();
+        if connected {
+            let _ = net::tune_tcp_stream(&stream, &session.options);
+            // A successful connection resets the backoff.
+            session.reconnect_ivl = Duration::from_millis(u64::try_from(session.options.reconnect_ivl).unwrap_or(0));
+            self.start_engine(token, Stream::Tcp(stream));
+        } else {
+            self.schedule_reconnect(token);
+        }
+    }
+
+    fn start_engine(&mut self, token: usize, stream: Stream) {
+        let Some(Object::Session(session)) = self.objects.get_mut(&token) else { return };
+        let mut engine = Engine::new(stream, &session.options);
+        if self
+            .poll
+            .registry()
+            .register(engine.source(), Token(token), Interest::READABLE | Interest::WRITABLE)
+            .is_err()
+        {
+            self.engine_failed(token);
+            return;
+        }
+        session.engine = Some(engine);
+        if let Some(timeout) = Options::timeout(session.options.handshake_ivl).filter(|t| !t.is_zero()) {
+            self.add_timer(token, timeout, TimerKind::Handshake);
+        }
+        self.drive_session(token);
+    }
+
+    /// Lets the session's engine do all it can, and deals with the outcome.
+    fn drive_session(&mut self, token: usize) {
+        let outcome = {
+            let Some(Object::Session(session)) = self.objects.get_mut(&token) else { return };
+            match session.engine.as_mut() {
+                Some(engine) => match engine.drive(session.pipe.as_mut()) {
+                    Ok(handshake_done) => {
+                        if handshake_done {
+                            let peer =
+                                PeerInfo { routing_id: engine.peer_routing_id(), endpoint: session.endpoint.clone() };
+                            if session.pipe.is_none() {
+                                let id = next_pipe_id();
+                                let io_notify: Arc<dyn Notify> = self.mailbox.clone();
+                                let socket_notify: Arc<dyn Notify> = session.owner.clone();
+                                let (mut ours, theirs) = pipe_pair(
+                                    id,
+                                    io_notify,
+                                    socket_notify,
+                                    Options::hwm(session.options.rcvhwm),
+                                    Options::hwm(session.options.sndhwm),
+                                );
+                                // Let buffered traffic flow before the socket even looks.
+                                let _ = engine.drive(Some(&mut ours));
+                                session.pipe = Some(ours);
+                                self.pipes.insert(id, token);
+                                session.owner.send(SocketCommand::Attach(Box::new((theirs, peer))));
+                            }
+                        }
+                        Ok(())
+                    }
+                    Err(error) => Err(error),
+                },
+                None => Ok(()),
+            }
+        };
+        match outcome {
+            Ok(()) => {
+                if let Outcome::Remove = self.check_session_done(token) {
+                    self.remove_session(token);
+                }
+            }
+            Err(_error) => self.engine_failed(token),
+        }
+    }
+
+    /// After the socket closed: a session whose pipe is drained and written out is done.
+    fn check_session_done(&mut self, token: usize) -> Outcome {
+        let Some(Object::Session(session)) = self.objects.get_mut(&token) else { return Outcome::Keep };
+        if !session.socket_closed {
+            // An accepted connection whose socket went away: the pipe's peer is gone.
+            return Outcome::Keep;
+        }
+        let drained = session.pipe.as_mut().is_none_or(|p| p.is_peer_gone());
+        let flushed = session.engine.as_ref().is_none_or(|e| e.is_flushed());
+        let nothing_to_send = session.pipe.as_mut().is_none_or(|p| !p.check_read());
+        if drained && flushed && (nothing_to_send || session.engine.is_none() && session.address.is_none()) {
+            Outcome::Remove
+        } else {
+            Outcome::Keep
+        }
+    }
+
+    fn engine_failed(&mut self, token: usize) {
+        let Some(Object::Session(session)) = self.objects.get_mut(&token) else { return };
+        if let Some(mut engine) = session.engine.take() {
+            let _ = self.poll.registry().deregister(engine.source());
+        }
+        session.timer_generation += 1;
+        let reconnect = session.address.is_some() && session.options.reconnect_ivl >= 0 && !session.socket_closed;
+        if reconnect {
+            if session.options.immediate {
+                if let Some(pipe) = session.pipe.take() {
+                    self.pipes.remove(&pipe.id());
+                }
+            }
+            self.schedule_reconnect(token);
+        } else {
+            self.remove_session(token);
+        }
+    }
+
+    fn schedule_reconnect(&mut self, token: usize) {
+        let Some(Object::Session(session)) = self.objects.get_mut(&token) else { return };
+        if session.options.reconnect_ivl < 0 {
+            return;
+        }
+        let delay = session.reconnect_ivl;
+        let max = Duration::from_millis(u64::try_from(session.options.reconnect_ivl_max).unwrap_or(0));
+        if max > delay {
+            session.reconnect_ivl = (delay * 2).min(max);
+        }
+        self.add_timer(token, delay, TimerKind::Reconnect);
+    }
+
+    fn add_timer(&mut self, token: usize, after: Duration, kind: TimerKind) {
+        let Some(Object::Session(session)) = self.objects.get(&token) else { return };
+        self.timers.push(Reverse((Instant::now() + after, token, session.timer_generation, kind)));
+    }
+
+    fn fire_timers(&mut self) {
+        let now = Instant::now();
+        while let Some(Reverse((at, token, generation, kind))) = self.timers.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(Object::Session(session)) = self.objects.get(&token) else { continue };
+            match kind {
+                TimerKind::Linger => self.remove_session(token),
+                _ if session.timer_generation != generation => {}
+                TimerKind::Reconnect => {
+                    if session.engine.is_none() && session.connecting.is_none() {
+                        self.start_connect(token);
+                    }
+                }
+                TimerKind::Handshake => {
+                    if session.engine.as_ref().is_some_and(|e| !e.is_active()) {
+                        self.engine_failed(token);
+                    }
+                }
+            }
+        }
+    }
+
+    fn socket_closing(&mut self, socket_id: u64, linger: i32) {
+        let tokens: Vec<usize> = self
+            .objects
+            .iter()
+            .filter_map(|(t, o)| match o {
+                Object::Session(s) if s.socket_id == socket_id => Some(*t),
+                _ => None,
+            })
+            .collect();
+        for token in tokens {
+            let Some(Object::Session(session)) = self.objects.get_mut(&token) else { continue };
+            session.socket_closed = true;
+            match linger {
+                0 => self.remove_session(token),
+                ms if ms > 0 => {
+                    self.timers.push(Reverse((
+                        Instant::now() + Duration::from_millis(ms as u64),
+                        token,
+                        0,
+                        TimerKind::Linger,
+                    )));
+                    self.drive_session(token);
+                }
+                _ => self.drive_session(token),
+            }
+        }
+    }
+
+    fn remove_session(&mut self, token: usize) {
+        if let Some(Object::Session(mut session)) = self.objects.remove(&token) {
+            if let Some(mut engine) = session.engine.take() {
+                let _ = self.poll.registry().deregister(engine.source());
+            }
+            if let Some(mut stream) = session.connecting.take() {
+                let _ = self.poll.registry().deregister(&mut stream);
+            }
+            if let Some(pipe) = session.pipe.take() {
+                self.pipes.remove(&pipe.id());
+            }
+            self.by_id.retain(|_, t| *t != token);
+        }
+    }
+}
+
+fn listener_source(socket: &mut ListenerSocket) -> &mut dyn mio::event::Source {
+    match socket {
+        ListenerSocket::Tcp(l) => l,
+        ListenerSocket::Unix(l, _) => l,
+    }
+}
+
+fn close_listener(listener: Listener) {
+    if let ListenerSocket::Unix(l, Some((path, wildcard))) = listener.socket {
+        drop(l);
+        net::ipc_cleanup(&path, wildcard);
+    }
+}
+
+/// Why an engine failed, for monitor events (kept for the monitor issue).
+#[allow(dead_code)]
+fn describe(error: &EngineError) -> &'static str {
+    match error {
+        EngineError::Io(_) => "disconnected",
+        EngineError::Protocol(what) => what,
+        EngineError::Decode(_) => "malformed frame",
+        EngineError::LegacyPeer => "ZMTP 1.0/2.0 peer refused",
+        EngineError::MechanismMismatch => "mechanism mismatch",
+        EngineError::IncompatibleSocketType => "incompatible socket type",
+        EngineError::PeerError(_) => "peer sent ERROR",
+    }
+}

@@ -1,0 +1,167 @@
+//! Socket options as the engine needs them, with libzmq 4.3's defaults. The facade validates
+//! and stores them; sessions and engines copy what they need when a connection starts.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+/// libzmq socket type numbers (ZMQ_PAIR = 0 ... ZMQ_STREAM = 11).
+#[allow(missing_docs)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SocketKind {
+    Pair = 0,
+    Pub = 1,
+    Sub = 2,
+    Req = 3,
+    Rep = 4,
+    Dealer = 5,
+    Router = 6,
+    Pull = 7,
+    Push = 8,
+    Xpub = 9,
+    Xsub = 10,
+    Stream = 11,
+}
+
+impl SocketKind {
+    /// The name sent in the Socket-Type metadata property.
+    pub fn name(self) -> &'static str {
+        match self {
+            SocketKind::Pair => "PAIR",
+            SocketKind::Pub => "PUB",
+            SocketKind::Sub => "SUB",
+            SocketKind::Req => "REQ",
+            SocketKind::Rep => "REP",
+            SocketKind::Dealer => "DEALER",
+            SocketKind::Router => "ROUTER",
+            SocketKind::Pull => "PULL",
+            SocketKind::Push => "PUSH",
+            SocketKind::Xpub => "XPUB",
+            SocketKind::Xsub => "XSUB",
+            SocketKind::Stream => "STREAM",
+        }
+    }
+
+    /// Parses a Socket-Type property value.
+    pub fn from_name(name: &[u8]) -> Option<SocketKind> {
+        Some(match name {
+            b"PAIR" => SocketKind::Pair,
+            b"PUB" => SocketKind::Pub,
+            b"SUB" => SocketKind::Sub,
+            b"REQ" => SocketKind::Req,
+            b"REP" => SocketKind::Rep,
+            b"DEALER" => SocketKind::Dealer,
+            b"ROUTER" => SocketKind::Router,
+            b"PULL" => SocketKind::Pull,
+            b"PUSH" => SocketKind::Push,
+            b"XPUB" => SocketKind::Xpub,
+            b"XSUB" => SocketKind::Xsub,
+            b"STREAM" => SocketKind::Stream,
+            _ => return None,
+        })
+    }
+
+    /// Whether a peer of type `peer` may connect to us (RFC 23's compatibility table, as
+    /// libzmq's `mechanism_t::check_socket_type` applies it).
+    pub fn is_compatible_with(self, peer: SocketKind) -> bool {
+        use SocketKind::*;
+        match self {
+            Pair => peer == Pair,
+            Pub | Xpub => matches!(peer, Sub | Xsub),
+            Sub | Xsub => matches!(peer, Pub | Xpub),
+            Req => matches!(peer, Rep | Router),
+            Rep => matches!(peer, Req | Dealer),
+            Dealer => matches!(peer, Rep | Dealer | Router),
+            Router => matches!(peer, Req | Dealer | Router),
+            Pull => peer == Push,
+            Push => peer == Pull,
+            Stream => false,
+        }
+    }
+}
+
+/// The options the engine layer uses. Field names follow libzmq's ZMQ_* options.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The socket's type.
+    pub kind: SocketKind,
+    /// ZMQ_SNDHWM (messages; 0 = no limit).
+    pub sndhwm: i32,
+    /// ZMQ_RCVHWM.
+    pub rcvhwm: i32,
+    /// ZMQ_LINGER in ms (-1 = forever).
+    pub linger: i32,
+    /// ZMQ_RCVTIMEO in ms (-1 = forever).
+    pub rcvtimeo: i32,
+    /// ZMQ_SNDTIMEO in ms (-1 = forever).
+    pub sndtimeo: i32,
+    /// ZMQ_RECONNECT_IVL in ms (-1 = no reconnection).
+    pub reconnect_ivl: i32,
+    /// ZMQ_RECONNECT_IVL_MAX in ms (0 = no backoff).
+    pub reconnect_ivl_max: i32,
+    /// ZMQ_BACKLOG.
+    pub backlog: i32,
+    /// ZMQ_MAXMSGSIZE in bytes (-1 = no limit).
+    pub maxmsgsize: i64,
+    /// ZMQ_SNDBUF (-1 = OS default).
+    pub sndbuf: i32,
+    /// ZMQ_RCVBUF (-1 = OS default).
+    pub rcvbuf: i32,
+    /// ZMQ_IMMEDIATE: queue only to completed connections.
+    pub immediate: bool,
+    /// ZMQ_IPV6.
+    pub ipv6: bool,
+    /// ZMQ_TCP_KEEPALIVE (-1 = OS default, 0 = off, 1 = on).
+    pub tcp_keepalive: i32,
+    /// ZMQ_TCP_KEEPALIVE_CNT.
+    pub tcp_keepalive_cnt: i32,
+    /// ZMQ_TCP_KEEPALIVE_IDLE (s).
+    pub tcp_keepalive_idle: i32,
+    /// ZMQ_TCP_KEEPALIVE_INTVL (s).
+    pub tcp_keepalive_intvl: i32,
+    /// ZMQ_HANDSHAKE_IVL in ms (0 = no limit).
+    pub handshake_ivl: i32,
+    /// ZMQ_ROUTING_ID (a.k.a. identity) sent in READY.
+    pub routing_id: Bytes,
+    /// ZMQ_TOS.
+    pub tos: i32,
+}
+
+impl Options {
+    /// libzmq 4.3's defaults for a socket of `kind`.
+    pub fn new(kind: SocketKind) -> Options {
+        Options {
+            kind,
+            sndhwm: 1000,
+            rcvhwm: 1000,
+            linger: -1,
+            rcvtimeo: -1,
+            sndtimeo: -1,
+            reconnect_ivl: 100,
+            reconnect_ivl_max: 0,
+            backlog: 100,
+            maxmsgsize: -1,
+            sndbuf: -1,
+            rcvbuf: -1,
+            immediate: false,
+            ipv6: false,
+            tcp_keepalive: -1,
+            tcp_keepalive_cnt: -1,
+            tcp_keepalive_idle: -1,
+            tcp_keepalive_intvl: -1,
+            handshake_ivl: 30_000,
+            routing_id: Bytes::new(),
+            tos: 0,
+        }
+    }
+
+    /// A timeout option in ms as a `Duration` (`None` = forever).
+    pub fn timeout(ms: i32) -> Option<Duration> {
+        u64::try_from(ms).ok().map(Duration::from_millis)
+    }
+
+    /// The high-water mark as a pipe limit (0 = none).
+    pub fn hwm(value: i32) -> u64 {
+        u64::try_from(value).unwrap_or(0)
+    }
+}

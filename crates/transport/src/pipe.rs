@@ -1,0 +1,361 @@
+//! Pipes: the lock-free connection between a socket (user thread) and a session (I/O thread),
+//! or between two sockets for inproc.
+//!
+//! A [`Pipe`] is one end of a bidirectional pair, like libzmq's `pipe_t`: it reads from one
+//! [`ypipe`](crate::ypipe) and writes into another. Frames are written one by one but published
+//! only at message boundaries, so the reader sees whole multipart messages or nothing.
+//!
+//! ## Wake-up protocol
+//! The reader goes to sleep when it finds its queue empty (the ypipe remembers that
+//! atomically); the writer's next flush reports it and the writer calls the reader's
+//! [`Notify`] with the pipe's id: one command and one syscall per sleep, none per message
+//! while the reader keeps up.
+//!
+//! ## High-water mark and credit
+//! A writer may have at most `hwm` messages outstanding (written and not yet read; 0 means
+//! no limit). The reader publishes how many messages it has read in batches of `lwm`
+//! (libzmq's low-water mark) through an atomic counter; the writer caches that counter and
+//! re-reads it only when its cached view says the pipe is full. A writer that finds the pipe
+//! full raises `writer_waiting`; the reader, at its next credit publication, sees the flag and
+//! notifies the writer. Both sides re-check after raising or publishing (sequentially
+//! consistent operations), so a wake-up cannot be lost.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::msg::Msg;
+use crate::ypipe::{ypipe, YReader, YWriter};
+
+/// Identifies a pipe to the object that owns one of its ends (unique within a process).
+pub type PipeId = u64;
+
+/// Allocates a process-unique pipe id.
+pub fn next_pipe_id() -> PipeId {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Something that owns pipe ends and must be told when one of them changes state
+/// (readable again, writable again, or its peer went away). The owner then re-checks that
+/// pipe; a spurious notification is harmless.
+pub trait Notify: Send + Sync {
+    /// Pipe `id`, owned by `self`, may have changed state.
+    fn pipe_event(&self, id: PipeId);
+}
+
+/// State shared by the two ends of one direction.
+#[derive(Debug, Default)]
+struct Credit {
+    /// Messages the reader has read, published every `lwm` messages.
+    msgs_read: AtomicU64,
+    /// The writer found the pipe full and waits for credit.
+    writer_waiting: AtomicBool,
+}
+
+/// Computes libzmq's low-water mark for a high-water mark: credit is returned every `lwm`
+/// messages.
+fn compute_lwm(hwm: u64) -> u64 {
+    const MAX_WM_DELTA: u64 = 1024;
+    if hwm == 0 {
+        MAX_WM_DELTA
+    } else if hwm > MAX_WM_DELTA * 2 {
+        hwm - MAX_WM_DELTA
+    } else {
+        hwm.div_ceil(2)
+    }
+}
+
+/// Why a write was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WriteError {
+    /// The pipe is at its high-water mark; the writer will be notified when it drains.
+    Full(Msg),
+    /// The reader is gone.
+    Closed(Msg),
+}
+
+/// One end of a bidirectional pipe.
+pub struct Pipe {
+    id: PipeId,
+    inbound: YReader<Msg>,
+    outbound: YWriter<Msg>,
+    /// Credit we grant to the peer's writer (our reading side).
+    in_credit: Arc<Credit>,
+    /// Credit the peer grants us (our writing side).
+    out_credit: Arc<Credit>,
+    /// Limit on our outstanding outbound messages (0 = none).
+    out_hwm: u64,
+    /// Our view of `out_credit.msgs_read`.
+    peer_msgs_read: u64,
+    msgs_written: u64,
+    msgs_read: u64,
+    in_lwm: u64,
+    /// Whether we are in the middle of writing a multipart message.
+    writing_more: bool,
+    /// Frames of the incomplete message written so far (what a rollback removes).
+    frames_in_progress: usize,
+    /// Whether we are in the middle of reading a multipart message.
+    reading_more: bool,
+    /// Who owns the other end, and the id under which it knows this pipe.
+    peer_notify: Arc<dyn Notify>,
+}
+
+impl std::fmt::Debug for Pipe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipe").field("id", &self.id).field("msgs_written", &self.msgs_written).finish_non_exhaustive()
+    }
+}
+
+/// Creates both ends of a pipe.
+///
+/// `a_notify` owns end A, `b_notify` owns end B. `a_to_b_hwm` bounds the messages A may have
+/// outstanding towards B (libzmq: the sender's SNDHWM plus, for inproc, the receiver's
+/// RCVHWM); `b_to_a_hwm` the other direction. Both ends share one id.
+pub fn pipe_pair(
+    id: PipeId,
+    a_notify: Arc<dyn Notify>,
+    b_notify: Arc<dyn Notify>,
+    a_to_b_hwm: u64,
+    b_to_a_hwm: u64,
+) -> (Pipe, Pipe) {
+    let (ab_writer, ab_reader) = ypipe();
+    let (ba_writer, ba_reader) = ypipe();
+    let ab_credit = Arc::new(Credit::default());
+    let ba_credit = Arc::new(Credit::default());
+    let a = Pipe {
+        id,
+        inbound: ba_reader,
+        outbound: ab_writer,
+        in_credit: Arc::clone(&ba_credit),
+        out_credit: Arc::clone(&ab_credit),
+        out_hwm: a_to_b_hwm,
+        peer_msgs_read: 0,
+        msgs_written: 0,
+        msgs_read: 0,
+        in_lwm: compute_lwm(b_to_a_hwm),
+        writing_more: false,
+        frames_in_progress: 0,
+        reading_more: false,
+        peer_notify: b_notify,
+    };
+    let b = Pipe {
+        id,
+        inbound: ab_reader,
+        outbound: ba_writer,
+        in_credit: ab_credit,
+        out_credit: ba_credit,
+        out_hwm: b_to_a_hwm,
+        peer_msgs_read: 0,
+        msgs_written: 0,
+        msgs_read: 0,
+        in_lwm: compute_lwm(a_to_b_hwm),
+        writing_more: false,
+        frames_in_progress: 0,
+        reading_more: false,
+        peer_notify: a_notify,
+    };
+    (a, b)
+}
+
+impl Pipe {
+    /// The pipe's id.
+    pub fn id(&self) -> PipeId {
+        self.id
+    }
+
+    /// Whether a new message may be started now (below the high-water mark). A multipart
+    /// message already started can always be completed. When this returns false the writer
+    /// is registered for a notification once the peer has read enough.
+    pub fn check_write(&mut self) -> bool {
+        if self.writing_more || self.out_hwm == 0 {
+            return true;
+        }
+        if self.msgs_written - self.peer_msgs_read < self.out_hwm {
+            return true;
+        }
+        self.peer_msgs_read = self.out_credit.msgs_read.load(Ordering::SeqCst);
+        if self.msgs_written - self.peer_msgs_read < self.out_hwm {
+            return true;
+        }
+        self.out_credit.writer_waiting.store(true, Ordering::SeqCst);
+        // Re-check: the reader may have published credit before it could see the flag.
+        self.peer_msgs_read = self.out_credit.msgs_read.load(Ordering::SeqCst);
+        if self.msgs_written - self.peer_msgs_read < self.out_hwm {
+            self.out_credit.writer_waiting.store(false, Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
+
+    /// Writes one frame. Frames of a message become visible to the reader only when the
+    /// last frame is written and [`Pipe::flush`] is called.
+    pub fn write(&mut self, msg: Msg) -> Result<(), WriteError> {
+        if self.outbound.is_reader_closed() {
+            return Err(WriteError::Closed(msg));
+        }
+        if !self.check_write() {
+            return Err(WriteError::Full(msg));
+        }
+        let more = msg.more();
+        self.outbound.write(msg);
+        self.writing_more = more;
+        if more {
+            self.frames_in_progress += 1;
+        } else {
+            self.frames_in_progress = 0;
+            self.msgs_written += 1;
+        }
+        Ok(())
+    }
+
+    /// Removes the frames of an incomplete message written so far (libzmq's rollback).
+    pub fn rollback(&mut self) {
+        for _ in 0..self.frames_in_progress {
+            self.outbound.unwrite();
+        }
+        self.frames_in_progress = 0;
+        self.writing_more = false;
+    }
+
+    /// Publishes complete messages written so far, notifying the reader if it was asleep.
+    /// In the middle of a multipart message it does nothing: the reader sees whole messages.
+    pub fn flush(&mut self) {
+        if self.writing_more {
+            return;
+        }
+        if !self.outbound.flush() {
+            self.peer_notify.pipe_event(self.id);
+        }
+    }
+
+    /// Whether a frame can be read now. When none can, the reader is registered for a
+    /// notification at the writer's next flush.
+    pub fn check_read(&mut self) -> bool {
+        self.inbound.check_read()
+    }
+
+    /// Reads one frame, if one is available.
+    pub fn read(&mut self) -> Option<Msg> {
+        let msg = self.inbound.read()?;
+        self.reading_more = msg.more();
+        if !msg.more() {
+            self.msgs_read += 1;
+            if self.msgs_read % self.in_lwm == 0 {
+                self.return_credit();
+            }
+        }
+        Some(msg)
+    }
+
+    /// Publishes our read count to the peer's writer and wakes it if it was waiting.
+    fn return_credit(&mut self) {
+        self.in_credit.msgs_read.store(self.msgs_read, Ordering::SeqCst);
+        if self.in_credit.writer_waiting.load(Ordering::SeqCst)
+            && self.in_credit.writer_waiting.swap(false, Ordering::SeqCst)
+        {
+            self.peer_notify.pipe_event(self.id);
+        }
+    }
+
+    /// Whether a multipart message is partly read.
+    pub fn is_reading_more(&self) -> bool {
+        self.reading_more
+    }
+
+    /// Whether the peer has gone and everything it sent has been read.
+    pub fn is_peer_gone(&mut self) -> bool {
+        self.inbound.is_writer_closed() && !self.inbound.check_read()
+    }
+
+    /// Whether the peer end has been dropped (it will read nothing more we write).
+    pub fn is_peer_reader_closed(&self) -> bool {
+        self.outbound.is_reader_closed()
+    }
+
+    /// Messages written and not yet read by the peer, as far as we know.
+    pub fn outstanding(&self) -> u64 {
+        self.msgs_written - self.out_credit.msgs_read.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for Pipe {
+    fn drop(&mut self) {
+        // An incomplete message must never reach the peer.
+        self.rollback();
+        self.outbound.flush();
+        // Tell the peer we are gone; it will read what was flushed, then see the closure.
+        self.peer_notify.pipe_event(self.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use std::sync::atomic::AtomicUsize;
+
+    #[derive(Default)]
+    struct Counter(AtomicUsize);
+    impl Notify for Counter {
+        fn pipe_event(&self, _id: PipeId) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn frame(data: &'static [u8], more: bool) -> Msg {
+        let mut msg = Msg::from_bytes(Bytes::from_static(data));
+        msg.set_more(more);
+        msg
+    }
+
+    #[test]
+    fn whole_messages_only_and_reader_woken_once() {
+        let a_n = Arc::new(Counter::default());
+        let b_n = Arc::new(Counter::default());
+        let (mut a, mut b) = pipe_pair(1, a_n.clone(), b_n.clone(), 0, 0);
+        assert!(!b.check_read());
+        a.write(frame(b"1", true)).unwrap();
+        a.flush();
+        assert!(!b.check_read(), "half a message is invisible");
+        a.write(frame(b"2", false)).unwrap();
+        a.flush();
+        assert_eq!(b_n.0.load(Ordering::SeqCst), 1, "sleeping reader notified once");
+        assert_eq!(b.read().unwrap().data(), &b"1"[..]);
+        assert_eq!(b.read().unwrap().data(), &b"2"[..]);
+        assert!(b.read().is_none());
+    }
+
+    #[test]
+    fn hwm_blocks_and_credit_wakes_writer() {
+        let a_n = Arc::new(Counter::default());
+        let b_n = Arc::new(Counter::default());
+        let (mut a, mut b) = pipe_pair(2, a_n.clone(), b_n.clone(), 4, 4);
+        for _ in 0..4 {
+            a.write(frame(b"x", false)).unwrap();
+        }
+        a.flush();
+        assert!(matches!(a.write(frame(b"y", false)), Err(WriteError::Full(_))));
+        assert_eq!(a_n.0.load(Ordering::SeqCst), 0);
+        // lwm for hwm 4 is 2: reading two messages returns credit and wakes the writer.
+        b.read().unwrap();
+        b.read().unwrap();
+        assert_eq!(a_n.0.load(Ordering::SeqCst), 1);
+        assert!(a.check_write());
+        a.write(frame(b"y", false)).unwrap();
+    }
+
+    #[test]
+    fn drop_rolls_back_partial_message_and_notifies() {
+        let a_n = Arc::new(Counter::default());
+        let b_n = Arc::new(Counter::default());
+        let (mut a, mut b) = pipe_pair(3, a_n, b_n.clone(), 0, 0);
+        a.write(frame(b"whole", false)).unwrap();
+        a.write(frame(b"half", true)).unwrap();
+        drop(a);
+        assert!(b_n.0.load(Ordering::SeqCst) >= 1);
+        assert_eq!(b.read().unwrap().data(), &b"whole"[..]);
+        assert!(b.read().is_none());
+        assert!(b.is_peer_gone());
+        assert!(matches!(b.write(frame(b"z", false)), Err(WriteError::Closed(_))));
+    }
+}

@@ -1,0 +1,481 @@
+//! The socket core (libzmq's `socket_base_t`): endpoints, the mailbox, blocking and timeouts,
+//! and the [`Pattern`] that routes messages over the socket's pipes.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Receiver;
+
+use crate::ctx::{next_id, Ctx, InprocBinding, PendingInproc};
+use crate::endpoint::{self, Endpoint, IpcPath};
+use crate::error::{Errno, ZResult};
+use crate::io_thread::{ConnectAddress, IoCommand, ListenerSocket, ListenerSpec, SessionSpec};
+use crate::mailbox::{DeferredNotify, PeerInfo, SocketCommand, SocketMailbox};
+use crate::msg::Msg;
+use crate::net::{self, IpcAddress};
+use crate::options::{Options, SocketKind};
+use crate::pipe::{next_pipe_id, pipe_pair, Notify, Pipe, PipeId};
+
+/// ZMQ_DONTWAIT.
+pub const DONTWAIT: i32 = 1;
+/// ZMQ_SNDMORE.
+pub const SNDMORE: i32 = 2;
+
+/// A socket type's routing logic over its pipes (implemented in `rustzmq-patterns`).
+pub trait Pattern: Send {
+    /// A pipe to a new peer.
+    fn attach(&mut self, pipe: Pipe, peer: &PeerInfo);
+    /// Pipe `id` may have changed state: readable, writable, or its peer gone (then the
+    /// pattern drops it once everything it sent has been read).
+    fn pipe_event(&mut self, id: PipeId);
+    /// Routes one frame. `Err(EAGAIN)` hands the frame back when it cannot go now.
+    fn send(&mut self, msg: Msg) -> Result<(), (Errno, Msg)>;
+    /// Takes the next frame. `Err(EAGAIN)` when none is available now.
+    fn recv(&mut self) -> ZResult<Msg>;
+    /// Whether `recv` would succeed now (ZMQ_POLLIN).
+    fn has_in(&mut self) -> bool;
+    /// Whether `send` would succeed now (ZMQ_POLLOUT).
+    fn has_out(&mut self) -> bool;
+    /// Whether the socket type can send at all (false: `send` fails with ENOTSUP).
+    fn can_send(&self) -> bool {
+        true
+    }
+    /// Whether the socket type can receive at all (false: `recv` fails with ENOTSUP).
+    fn can_recv(&self) -> bool {
+        true
+    }
+}
+
+enum Bound {
+    Listener { io: usize, id: u64 },
+    Inproc(String),
+}
+
+enum Connected {
+    Session { io: usize, id: u64 },
+    Inproc,
+}
+
+/// A socket's core. Used by one thread at a time (`Send`, not `Sync`).
+pub struct SocketBase {
+    ctx: Ctx,
+    id: u64,
+    mailbox: Arc<SocketMailbox>,
+    rx: Receiver<SocketCommand>,
+    pattern: Box<dyn Pattern>,
+    /// The socket's options; the facade validates and writes them.
+    pub options: Options,
+    last_endpoint: String,
+    binds: Vec<(String, Bound)>,
+    connects: Vec<(String, Connected)>,
+    /// The context is terminating.
+    stopped: bool,
+}
+
+impl std::fmt::Debug for SocketBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketBase").field("id", &self.id).field("kind", &self.options.kind).finish_non_exhaustive()
+    }
+}
+
+impl SocketBase {
+    /// Creates a socket of `kind` in `ctx` with the given routing logic.
+    pub fn new(ctx: &Ctx, kind: SocketKind, pattern: Box<dyn Pattern>) -> ZResult<SocketBase> {
+        let (mailbox, rx) = SocketMailbox::new().map_err(|e| Errno::from_io(&e))?;
+        let id = next_id();
+        ctx.register_socket(id, Arc::clone(&mailbox))?;
+        Ok(SocketBase {
+            ctx: ctx.clone(),
+            id,
+            mailbox,
+            rx,
+            pattern,
+            options: Options::new(kind),
+            last_endpoint: String::new(),
+            binds: Vec::new(),
+            connects: Vec::new(),
+            stopped: false,
+        })
+    }
+
+    /// ZMQ_LAST_ENDPOINT.
+    pub fn last_endpoint(&self) -> &str {
+        &self.last_endpoint
+    }
+
+    /// The fd that becomes readable when the socket may have work (ZMQ_FD).
+    pub fn fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self.mailbox.signaler().as_raw_fd()
+    }
+
+    /// The pattern, for socket-type specific operations.
+    pub fn pattern_mut(&mut self) -> &mut dyn Pattern {
+        self.pattern.as_mut()
+    }
+
+    /// Handles every queued command. Returns ETERM once the context is terminating.
+    pub fn process_commands(&mut self) -> ZResult<()> {
+        if self.mailbox.signaler().is_signalled() {
+            self.mailbox.signaler().reset();
+            while let Ok(command) = self.rx.try_recv() {
+                match command {
+                    SocketCommand::PipeEvent(id) => self.pattern.pipe_event(id),
+                    SocketCommand::Attach(attach) => {
+                        let (pipe, peer) = *attach;
+                        self.pattern.attach(pipe, &peer)
+                    }
+                    SocketCommand::Stop => self.stopped = true,
+                }
+            }
+        }
+        if self.stopped {
+            Err(Errno::ETERM)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Waits for a command until `deadline` (`None`: forever). `Err(EAGAIN)` on timeout.
+    fn wait(&mut self, deadline: Option<Instant>) -> ZResult<()> {
+        let timeout = match deadline {
+            Some(at) => {
+                let now = Instant::now();
+                if now >= at {
+                    return Err(Errno::EAGAIN);
+                }
+                Some(at - now)
+            }
+            None => None,
+        };
+        match self.mailbox.signaler().wait(timeout) {
+            Ok(_) => Ok(()),
+            Err(_) => Err(Errno::EINTR),
+        }
+    }
+
+    fn deadline(timeout_ms: i32) -> Option<Instant> {
+        Options::timeout(timeout_ms).map(|t| Instant::now() + t)
+    }
+
+    /// zmq_msg_send: sends one frame (`SNDMORE` in `flags` marks more to follow).
+    pub fn send(&mut self, mut msg: Msg, flags: i32) -> ZResult<()> {
+        self.process_commands()?;
+        if !self.pattern.can_send() {
+            return Err(Errno::ENOTSUP);
+        }
+        msg.set_more(flags & SNDMORE != 0);
+        let deadline = if flags & DONTWAIT != 0 { None } else { Self::deadline(self.options.sndtimeo) };
+        loop {
+            match self.pattern.send(msg) {
+                Ok(()) => return Ok(()),
+                Err((Errno::EAGAIN, back)) => {
+                    if flags & DONTWAIT != 0 || self.options.sndtimeo == 0 {
+                        return Err(Errno::EAGAIN);
+                    }
+                    msg = back;
+                    self.wait(deadline)?;
+                    self.process_commands()?;
+                }
+                Err((error, _)) => return Err(error),
+            }
+        }
+    }
+
+    /// zmq_msg_recv: receives one frame.
+    pub fn recv(&mut self, flags: i32) -> ZResult<Msg> {
+        self.process_commands()?;
+        if !self.pattern.can_recv() {
+            return Err(Errno::ENOTSUP);
+        }
+        let deadline = if flags & DONTWAIT != 0 { None } else { Self::deadline(self.options.rcvtimeo) };
+        loop {
+            match self.pattern.recv() {
+                Ok(msg) => return Ok(msg),
+                Err(Errno::EAGAIN) => {
+                    if flags & DONTWAIT != 0 || self.options.rcvtimeo == 0 {
+                        return Err(Errno::EAGAIN);
+                    }
+                    self.wait(deadline)?;
+                    self.process_commands()?;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// ZMQ_EVENTS: (pollin, pollout).
+    pub fn events(&mut self) -> ZResult<(bool, bool)> {
+        self.process_commands()?;
+        Ok((self.pattern.has_in(), self.pattern.has_out()))
+    }
+
+    /// zmq_bind.
+    pub fn bind(&mut self, endpoint_str: &str) -> ZResult<()> {
+        self.process_commands()?;
+        match endpoint::parse_bind(endpoint_str)? {
+            Endpoint::Tcp(address) => {
+                let listener = net::tcp_listen(&address, &self.options).map_err(|e| Errno::from_io(&e))?;
+                let local = listener.local_addr().map_err(|e| Errno::from_io(&e))?;
+                let reported = endpoint::format_tcp(&local);
+                self.add_listener(ListenerSocket::Tcp(listener), reported, endpoint_str);
+                Ok(())
+            }
+            Endpoint::Ipc(path) => {
+                let (address, file, wildcard) = match path {
+                    IpcPath::File(path) => (IpcAddress::File(path.clone()), Some(path), false),
+                    IpcPath::Abstract(name) => (IpcAddress::Abstract(name), None, false),
+                    IpcPath::Wildcard => {
+                        let path = net::ipc_wildcard_path().map_err(|e| Errno::from_io(&e))?;
+                        (IpcAddress::File(path.clone()), Some(path), true)
+                    }
+                };
+                let listener = net::ipc_listen(&address).map_err(|e| Errno::from_io(&e))?;
+                let reported = match &address {
+                    IpcAddress::File(path) => format!("ipc://{}", path.display()),
+                    IpcAddress::Abstract(name) => format!("ipc://@{}", String::from_utf8_lossy(name)),
+                };
+                let cleanup = file.map(|path| (path, wildcard));
+                self.add_listener(ListenerSocket::Unix(listener, cleanup), reported, endpoint_str);
+                Ok(())
+            }
+            Endpoint::Inproc(name) => self.bind_inproc(name, endpoint_str),
+        }
+    }
+
+    fn add_listener(&mut self, listener: ListenerSocket, reported: String, requested: &str) {
+        let id = next_id();
+        let spec = ListenerSpec {
+            id,
+            listener,
+            socket: Arc::clone(&self.mailbox),
+            socket_id: self.id,
+            options: self.options.clone(),
+            endpoint: reported.clone(),
+        };
+        let io = self.ctx.with_io_thread(|index, thread| {
+            thread.send(IoCommand::AddListener(Box::new(spec)));
+            index
+        });
+        // Both the requested and the resolved form can be unbound, as in libzmq.
+        self.binds.push((reported.clone(), Bound::Listener { io, id }));
+        if requested != reported {
+            self.binds.push((requested.to_owned(), Bound::Listener { io, id }));
+        }
+        self.last_endpoint = reported;
+    }
+
+    fn bind_inproc(&mut self, name: String, endpoint_str: &str) -> ZResult<()> {
+        let pending = {
+            let mut registry = self.ctx.inner.inproc.lock();
+            if registry.bound.contains_key(&name) {
+                return Err(Errno::EADDRINUSE);
+            }
+            registry.bound.insert(
+                name.clone(),
+                InprocBinding {
+                    mailbox: Arc::clone(&self.mailbox),
+                    socket_id: self.id,
+                    sndhwm: self.options.sndhwm,
+                    rcvhwm: self.options.rcvhwm,
+                    routing_id: self.options.routing_id.clone(),
+                },
+            );
+            registry.pending.remove(&name).unwrap_or_default()
+        };
+        for PendingInproc { pipe, notify, peer, .. } in pending {
+            let own: Arc<dyn Notify> = self.mailbox.clone();
+            notify.set(own);
+            self.pattern.attach(pipe, &peer);
+        }
+        self.binds.push((endpoint_str.to_owned(), Bound::Inproc(name)));
+        self.last_endpoint = endpoint_str.to_owned();
+        Ok(())
+    }
+
+    /// zmq_connect.
+    pub fn connect(&mut self, endpoint_str: &str) -> ZResult<()> {
+        self.process_commands()?;
+        let address = match endpoint::parse_connect(endpoint_str)? {
+            Endpoint::Tcp(address) => ConnectAddress::Tcp(address),
+            Endpoint::Ipc(IpcPath::File(path)) => ConnectAddress::Ipc(IpcAddress::File(path)),
+            Endpoint::Ipc(IpcPath::Abstract(name)) => ConnectAddress::Ipc(IpcAddress::Abstract(name)),
+            Endpoint::Ipc(IpcPath::Wildcard) => return Err(Errno::EINVAL),
+            Endpoint::Inproc(name) => return self.connect_inproc(name, endpoint_str),
+        };
+        let id = next_id();
+        let own: Arc<dyn Notify> = self.mailbox.clone();
+        let (io, pipe) = self.ctx.with_io_thread(|index, thread| {
+            let mut socket_end = None;
+            let mut session_end = None;
+            if !self.options.immediate {
+                let io_notify: Arc<dyn Notify> = thread.mailbox().clone();
+                let (ours, theirs) = pipe_pair(
+                    next_pipe_id(),
+                    own,
+                    io_notify,
+                    Options::hwm(self.options.sndhwm),
+                    Options::hwm(self.options.rcvhwm),
+                );
+                socket_end = Some(ours);
+                session_end = Some(theirs);
+            }
+            thread.send(IoCommand::AddSession(Box::new(SessionSpec {
+                id,
+                address,
+                socket: Arc::clone(&self.mailbox),
+                socket_id: self.id,
+                options: self.options.clone(),
+                endpoint: endpoint_str.to_owned(),
+                pipe: session_end,
+            })));
+            (index, socket_end)
+        });
+        if let Some(pipe) = pipe {
+            self.pattern.attach(pipe, &PeerInfo { routing_id: bytes::Bytes::new(), endpoint: endpoint_str.to_owned() });
+        }
+        self.connects.push((endpoint_str.to_owned(), Connected::Session { io, id }));
+        self.last_endpoint = endpoint_str.to_owned();
+        Ok(())
+    }
+
+    fn connect_inproc(&mut self, name: String, endpoint_str: &str) -> ZResult<()> {
+        let own: Arc<dyn Notify> = self.mailbox.clone();
+        let my_info = PeerInfo { routing_id: self.options.routing_id.clone(), endpoint: endpoint_str.to_owned() };
+        let mut registry = self.ctx.inner.inproc.lock();
+        let id = next_pipe_id();
+        if let Some(binding) = registry.bound.get(&name) {
+            let theirs_notify: Arc<dyn Notify> = binding.mailbox.clone();
+            let (ours, theirs) = pipe_pair(
+                id,
+                own,
+                theirs_notify,
+                sum_hwm(self.options.sndhwm, binding.rcvhwm),
+                sum_hwm(binding.sndhwm, self.options.rcvhwm),
+            );
+            let their_info = PeerInfo { routing_id: binding.routing_id.clone(), endpoint: endpoint_str.to_owned() };
+            binding.mailbox.send(SocketCommand::Attach(Box::new((theirs, my_info))));
+            let _ = binding.socket_id;
+            drop(registry);
+            self.pattern.attach(ours, &their_info);
+        } else {
+            let deferred = Arc::new(DeferredNotify::default());
+            let deferred_notify: Arc<dyn Notify> = deferred.clone();
+            let (ours, theirs) = pipe_pair(
+                id,
+                own,
+                deferred_notify,
+                sum_hwm(self.options.sndhwm, self.options.rcvhwm),
+                sum_hwm(self.options.sndhwm, self.options.rcvhwm),
+            );
+            registry.pending.entry(name).or_default().push(PendingInproc {
+                pipe: theirs,
+                notify: deferred,
+                peer: my_info,
+                connecter_id: self.id,
+            });
+            drop(registry);
+            self.pattern.attach(ours, &PeerInfo { routing_id: bytes::Bytes::new(), endpoint: endpoint_str.to_owned() });
+        }
+        self.connects.push((endpoint_str.to_owned(), Connected::Inproc));
+        self.last_endpoint = endpoint_str.to_owned();
+        Ok(())
+    }
+
+    /// zmq_unbind.
+    pub fn unbind(&mut self, endpoint_str: &str) -> ZResult<()> {
+        self.process_commands()?;
+        let position = self.binds.iter().position(|(e, _)| e == endpoint_str).ok_or(Errno::ENOENT)?;
+        let (_, bound) = self.binds.remove(position);
+        match bound {
+            Bound::Listener { io, id } => {
+                self.binds.retain(|(_, b)| !matches!(b, Bound::Listener { id: other, .. } if *other == id));
+                self.ctx.send_to_io_thread(io, IoCommand::CloseListener(id));
+            }
+            Bound::Inproc(name) => {
+                self.ctx.inner.inproc.lock().bound.remove(&name);
+            }
+        }
+        Ok(())
+    }
+
+    /// zmq_disconnect.
+    pub fn disconnect(&mut self, endpoint_str: &str) -> ZResult<()> {
+        self.process_commands()?;
+        let position = self.connects.iter().position(|(e, _)| e == endpoint_str).ok_or(Errno::ENOENT)?;
+        let (_, connected) = self.connects.remove(position);
+        if let Connected::Session { io, id } = connected {
+            self.ctx.send_to_io_thread(io, IoCommand::CloseSession(id));
+        }
+        Ok(())
+    }
+}
+
+fn sum_hwm(a: i32, b: i32) -> u64 {
+    if a <= 0 || b <= 0 {
+        0
+    } else {
+        Options::hwm(a) + Options::hwm(b)
+    }
+}
+
+impl Drop for SocketBase {
+    fn drop(&mut self) {
+        // Sessions learn the linger before they see the pipes close.
+        let linger = self.options.linger;
+        let socket_id = self.id;
+        self.ctx.broadcast_io(|| IoCommand::SocketClosing { socket_id, linger });
+        for (_, bound) in self.binds.drain(..) {
+            match bound {
+                Bound::Listener { io, id } => self.ctx.send_to_io_thread(io, IoCommand::CloseListener(id)),
+                Bound::Inproc(name) => {
+                    let mut registry = self.ctx.inner.inproc.lock();
+                    if registry.bound.get(&name).is_some_and(|b| b.socket_id == socket_id) {
+                        registry.bound.remove(&name);
+                    }
+                }
+            }
+        }
+        {
+            let mut registry = self.ctx.inner.inproc.lock();
+            for list in registry.pending.values_mut() {
+                list.retain(|p| p.connecter_id != socket_id);
+            }
+        }
+        // Dropping the pattern drops the pipes: peers read what was flushed, then see the end.
+        self.pattern = Box::new(Closed);
+        self.ctx.unregister_socket(self.id);
+    }
+}
+
+/// The pattern left in a socket being dropped.
+struct Closed;
+
+impl Pattern for Closed {
+    fn attach(&mut self, _pipe: Pipe, _peer: &PeerInfo) {}
+    fn pipe_event(&mut self, _id: PipeId) {}
+    fn send(&mut self, msg: Msg) -> Result<(), (Errno, Msg)> {
+        Err((Errno::ENOTSOCK, msg))
+    }
+    fn recv(&mut self) -> ZResult<Msg> {
+        Err(Errno::ENOTSOCK)
+    }
+    fn has_in(&mut self) -> bool {
+        false
+    }
+    fn has_out(&mut self) -> bool {
+        false
+    }
+}
+
+/// A blocking wait helper for `poll()`: waits on many sockets' fds and raw fds at once.
+pub fn poll_fds(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> ZResult<usize> {
+    let ms = timeout.map_or(-1, |t| i32::try_from(t.as_millis()).unwrap_or(i32::MAX));
+    // SAFETY: `fds` is a valid mutable slice of pollfd structures of the given length.
+    let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+    if rc < 0 {
+        let error = std::io::Error::last_os_error();
+        return Err(if error.kind() == std::io::ErrorKind::Interrupted { Errno::EINTR } else { Errno::EFAULT });
+    }
+    Ok(rc as usize)
+}
