@@ -73,3 +73,6 @@ impl Context {
         Ok(())
     }
 }
+
+impl std::panic::UnwindSafe for Context {}
+impl std::panic::RefUnwindSafe for Context {}

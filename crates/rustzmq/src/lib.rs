@@ -9,6 +9,7 @@ mod curve;
 mod error;
 mod message;
 mod poll;
+mod proxy;
 mod sendable;
 mod socket;
 mod types;
@@ -19,6 +20,7 @@ pub use crate::curve::CurveKeyPair;
 pub use crate::error::{Error, Result};
 pub use crate::message::Message;
 pub use crate::poll::{poll, PollItem};
+pub use crate::proxy::{proxy, proxy_steerable, proxy_steerable_with_capture, proxy_with_capture};
 pub use crate::sendable::Sendable;
 pub use crate::socket::Socket;
 pub use crate::types::{

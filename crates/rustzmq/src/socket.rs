@@ -661,3 +661,8 @@ impl std::os::fd::AsRawFd for Socket {
         self.signal_fd()
     }
 }
+
+// The `zmq` crate's Socket and Context can be used inside `catch_unwind`; a panic cannot leave
+// a socket in a state that breaks memory safety, only with a half-sent message, as in libzmq.
+impl std::panic::UnwindSafe for Socket {}
+impl std::panic::RefUnwindSafe for Socket {}

@@ -37,8 +37,9 @@ pub enum IoCommand {
     AddListener(Box<ListenerSpec>),
     /// Start a connecting session.
     AddSession(Box<SessionSpec>),
-    /// Close a listener (unbind or socket close) and the connections it accepted.
-    CloseListener(u64),
+    /// Close a listener (unbind or socket close) and the connections it accepted; the
+    /// sender, if any, is told once the port or path is free again.
+    CloseListener(u64, Option<crossbeam_channel::Sender<()>>),
     /// Close a connecting session (disconnect).
     CloseSession(u64),
     /// A socket is closing: its sessions finish sending within `linger` ms (-1 = forever).
@@ -267,7 +268,7 @@ impl IoThread {
                 }
                 IoCommand::AddListener(spec) => self.add_listener(*spec),
                 IoCommand::AddSession(spec) => self.add_session(*spec),
-                IoCommand::CloseListener(id) => {
+                IoCommand::CloseListener(id, done) => {
                     if let Some(token) = self.by_id.remove(&id) {
                         if let Some(Object::Listener(mut listener)) = self.objects.remove(&token) {
                             let _ = self.poll.registry().deregister(listener_source(&mut listener.socket));
@@ -284,6 +285,9 @@ impl IoThread {
                         for token in accepted {
                             self.remove_session(token);
                         }
+                    }
+                    if let Some(done) = done {
+                        let _ = done.send(());
                     }
                 }
                 IoCommand::CloseSession(id) => {

@@ -390,7 +390,7 @@ impl SocketBase {
         match bound {
             Bound::Listener { io, id } => {
                 self.binds.retain(|(_, b)| !matches!(b, Bound::Listener { id: other, .. } if *other == id));
-                self.ctx.send_to_io_thread(io, IoCommand::CloseListener(id));
+                self.close_listener(io, id);
             }
             Bound::Inproc(name) => {
                 self.ctx.inner.inproc.lock().bound.remove(&name);
@@ -411,6 +411,16 @@ impl SocketBase {
     }
 }
 
+impl SocketBase {
+    /// Closes a listener on its I/O thread and waits (briefly) until the address is free, so
+    /// that a bind right after unbind or close succeeds.
+    fn close_listener(&self, io: usize, id: u64) {
+        let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+        self.ctx.send_to_io_thread(io, IoCommand::CloseListener(id, Some(done_tx)));
+        let _ = done_rx.recv_timeout(Duration::from_secs(1));
+    }
+}
+
 fn sum_hwm(a: i32, b: i32) -> u64 {
     if a <= 0 || b <= 0 {
         0
@@ -425,9 +435,9 @@ impl Drop for SocketBase {
         let linger = self.options.linger;
         let socket_id = self.id;
         self.ctx.broadcast_io(|| IoCommand::SocketClosing { socket_id, linger });
-        for (_, bound) in self.binds.drain(..) {
+        for (_, bound) in std::mem::take(&mut self.binds) {
             match bound {
-                Bound::Listener { io, id } => self.ctx.send_to_io_thread(io, IoCommand::CloseListener(id)),
+                Bound::Listener { io, id } => self.close_listener(io, id),
                 Bound::Inproc(name) => {
                     let mut registry = self.ctx.inner.inproc.lock();
                     if registry.bound.get(&name).is_some_and(|b| b.socket_id == socket_id) {

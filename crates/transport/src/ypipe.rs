@@ -227,11 +227,10 @@ pub struct YWriter<T> {
     flushed: u64,
 }
 
-// SAFETY: the writer only moves `T`s into the queue (and out again with `unwrite`/`Drop`);
-// they are taken out or dropped on another thread, which needs `T: Send` only. The raw
-// pointers are to chunks this end may use from any thread (the protocol does not depend on
-// thread identity). Not `Sync`: `&YWriter` gives access to nothing but `is_reader_closed`,
-// but all mutation goes through `&mut self` anyway, so no `Sync` impl is offered.
+// SAFETY: the writer moves `T`s into the queue (and back out with `unwrite`/`Drop`); they are
+// taken out or dropped on another thread, which needs `T: Send` only. The raw pointers are to
+// chunks this end may use from any thread (the protocol does not depend on thread identity).
+// No `Sync` impl: a pipe end is meant to be owned by one thread at a time.
 unsafe impl<T: Send> Send for YWriter<T> {}
 
 impl<T> YWriter<T> {
@@ -365,9 +364,9 @@ pub struct YReader<T> {
     readable: u64,
 }
 
-// SAFETY: the reader moves `T`s that were created on the writer's thread out of the queue,
-// and its drop may drop them via `Shared`; that needs `T: Send` only. The raw pointers are to
-// chunks this end may use from any thread. No `Sync` impl: everything is `&mut self`.
+// SAFETY: the reader moves `T`s created on the writer's thread out of the queue, and may drop
+// the remaining ones (via `Shared`); that needs `T: Send` only. The raw pointers are to chunks
+// this end may use from any thread. No `Sync` impl: a pipe end is owned by one thread at a time.
 unsafe impl<T: Send> Send for YReader<T> {}
 
 impl<T> YReader<T> {

@@ -1,0 +1,332 @@
+//! Interoperability with the real libzmq (the system's libzmq 4.3 through the `zmq` crate,
+//! renamed `libzmq` here; `.cargo/config.toml` links it instead of a bundled build).
+//!
+//! Every case pairs one rustzmq socket with one libzmq socket: PAIR and PUSH/PULL, over tcp
+//! and ipc, with either side binding and, for PUSH/PULL, either side pushing. Each data case
+//! sends a 3-frame message, an empty message, a 1 MiB message and a stream of 100,000 small
+//! messages with sequence numbers; the reconnect cases restart a bound libzmq socket on the
+//! same address and check that the connected rustzmq socket carries traffic again. Every
+//! receive has a timeout, so a bug fails a test instead of hanging it.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Receive and send timeout of every socket, in milliseconds.
+const TIMEOUT_MS: i32 = 5000;
+/// Messages in the sequence-number stream.
+const STREAM_LEN: u64 = 100_000;
+/// Size of the large message.
+const LARGE: usize = 1 << 20;
+/// How long a reconnection may take.
+const RECONNECT_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Which implementation a socket comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lib {
+    Rust,
+    Zmq,
+}
+
+/// The socket types under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Pair,
+    Push,
+    Pull,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Tcp,
+    Ipc,
+}
+
+/// The operations the tests need, over both implementations (their APIs are the same).
+trait Peer: Send {
+    /// Binds; `Err` carries the error text (a restarted listener may find the address busy).
+    fn try_bind(&self, endpoint: &str) -> Result<(), String>;
+    /// The resolved endpoint of the last bind.
+    fn last_endpoint(&self) -> String;
+    fn connect(&self, endpoint: &str);
+    /// Sends a multipart message; `false` when it times out.
+    fn try_send(&self, parts: &[&[u8]]) -> bool;
+    /// Receives a multipart message; `None` when it times out.
+    fn try_recv(&self) -> Option<Vec<Vec<u8>>>;
+    /// Sets both the receive and the send timeout.
+    fn set_timeouts(&self, ms: i32);
+}
+
+/// Implements [`Peer`] for the `Socket` of a crate with the `zmq` 0.10 API.
+macro_rules! impl_peer {
+    ($krate:ident) => {
+        impl Peer for $krate::Socket {
+            fn try_bind(&self, endpoint: &str) -> Result<(), String> {
+                self.bind(endpoint).map_err(|e| e.to_string())
+            }
+            fn last_endpoint(&self) -> String {
+                self.get_last_endpoint().unwrap().unwrap()
+            }
+            fn connect(&self, endpoint: &str) {
+                $krate::Socket::connect(self, endpoint).unwrap();
+            }
+            fn try_send(&self, parts: &[&[u8]]) -> bool {
+                match self.send_multipart(parts.iter().copied(), 0) {
+                    Ok(()) => true,
+                    Err($krate::Error::EAGAIN) => false,
+                    Err(e) => panic!("{} send: {e}", stringify!($krate)),
+                }
+            }
+            fn try_recv(&self) -> Option<Vec<Vec<u8>>> {
+                match self.recv_multipart(0) {
+                    Ok(parts) => Some(parts),
+                    Err($krate::Error::EAGAIN) => None,
+                    Err(e) => panic!("{} recv: {e}", stringify!($krate)),
+                }
+            }
+            fn set_timeouts(&self, ms: i32) {
+                self.set_rcvtimeo(ms).unwrap();
+                self.set_sndtimeo(ms).unwrap();
+            }
+        }
+
+        impl Socket for $krate::Socket {
+            fn create(kind: Kind) -> Box<dyn Peer> {
+                let socket_type = match kind {
+                    Kind::Pair => $krate::PAIR,
+                    Kind::Push => $krate::PUSH,
+                    Kind::Pull => $krate::PULL,
+                };
+                // The socket keeps its own context, which ends when the socket is dropped.
+                let socket = $krate::Context::new().socket(socket_type).unwrap();
+                socket.set_linger(0).unwrap();
+                socket.set_timeouts(TIMEOUT_MS);
+                Box::new(socket)
+            }
+        }
+    };
+}
+
+/// Creates sockets of one implementation.
+trait Socket {
+    fn create(kind: Kind) -> Box<dyn Peer>;
+}
+
+impl_peer!(rustzmq);
+impl_peer!(libzmq);
+
+fn socket(lib: Lib, kind: Kind) -> Box<dyn Peer> {
+    match lib {
+        Lib::Rust => <rustzmq::Socket as Socket>::create(kind),
+        Lib::Zmq => <libzmq::Socket as Socket>::create(kind),
+    }
+}
+
+/// Sends, failing the test on a timeout.
+fn send(peer: &dyn Peer, parts: &[&[u8]]) {
+    assert!(peer.try_send(parts), "send timed out");
+}
+
+/// Receives, failing the test on a timeout.
+fn recv(peer: &dyn Peer) -> Vec<Vec<u8>> {
+    peer.try_recv().expect("recv timed out")
+}
+
+/// A unique ipc endpoint under the temp dir.
+fn ipc_endpoint() -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("rustzmq-interop-{}-{n}.ipc", std::process::id()));
+    format!("ipc://{}", path.display())
+}
+
+/// Binds on a fresh address of the transport and returns the endpoint to connect to.
+fn bind_fresh(peer: &dyn Peer, transport: Transport) -> String {
+    let endpoint = match transport {
+        Transport::Tcp => "tcp://127.0.0.1:*".to_owned(),
+        Transport::Ipc => ipc_endpoint(),
+    };
+    peer.try_bind(&endpoint).unwrap();
+    peer.last_endpoint()
+}
+
+fn large_message() -> Vec<u8> {
+    (0..LARGE).map(|i| (i % 251) as u8).collect()
+}
+
+fn stream_message(seq: u64) -> Vec<u8> {
+    let mut message = seq.to_le_bytes().to_vec();
+    message.extend_from_slice(b"small");
+    message
+}
+
+/// Sends the whole data sequence from `sender` (on its own thread, so that high-water marks
+/// are reached and lifted) and checks it arrives at `receiver` whole and in order. Returns the
+/// sockets for further use.
+fn exchange(sender: Box<dyn Peer>, receiver: Box<dyn Peer>) -> (Box<dyn Peer>, Box<dyn Peer>) {
+    let middle = vec![b'm'; 20_000];
+    let sending = std::thread::spawn(move || {
+        let middle = vec![b'm'; 20_000];
+        send(sender.as_ref(), &[b"first", &middle, b"third"]);
+        send(sender.as_ref(), &[b""]);
+        send(sender.as_ref(), &[&large_message()]);
+        for seq in 0..STREAM_LEN {
+            send(sender.as_ref(), &[&stream_message(seq)]);
+        }
+        sender
+    });
+    assert_eq!(recv(receiver.as_ref()), vec![b"first".to_vec(), middle, b"third".to_vec()]);
+    assert_eq!(recv(receiver.as_ref()), vec![Vec::<u8>::new()]);
+    let large = recv(receiver.as_ref());
+    assert_eq!(large.len(), 1);
+    assert!(large[0] == large_message(), "1 MiB message corrupted");
+    for seq in 0..STREAM_LEN {
+        let parts = recv(receiver.as_ref());
+        assert_eq!(parts, vec![stream_message(seq)], "stream message {seq}");
+    }
+    let sender = sending.join().expect("sender thread failed");
+    (sender, receiver)
+}
+
+/// One data case: `binder` binds, `connecter` connects; a PAIR exchanges both ways, otherwise
+/// the PUSH sends to the PULL.
+fn data_case(transport: Transport, binder: (Lib, Kind), connecter: (Lib, Kind)) {
+    let bound = socket(binder.0, binder.1);
+    let endpoint = bind_fresh(bound.as_ref(), transport);
+    let connected = socket(connecter.0, connecter.1);
+    connected.connect(&endpoint);
+    if binder.1 == Kind::Pair {
+        let (bound, connected) = exchange(bound, connected);
+        exchange(connected, bound);
+    } else if binder.1 == Kind::Push {
+        exchange(bound, connected);
+    } else {
+        exchange(connected, bound);
+    }
+}
+
+/// Generates the data cases: `name: transport, (binder), (connecter);`.
+macro_rules! data_cases {
+    ($($name:ident: $transport:ident, ($bl:ident, $bk:ident), ($cl:ident, $ck:ident);)*) => {$(
+        #[test]
+        fn $name() {
+            data_case(Transport::$transport, (Lib::$bl, Kind::$bk), (Lib::$cl, Kind::$ck));
+        }
+    )*};
+}
+
+data_cases! {
+    pair_tcp_rust_binds: Tcp, (Rust, Pair), (Zmq, Pair);
+    pair_tcp_libzmq_binds: Tcp, (Zmq, Pair), (Rust, Pair);
+    pair_ipc_rust_binds: Ipc, (Rust, Pair), (Zmq, Pair);
+    pair_ipc_libzmq_binds: Ipc, (Zmq, Pair), (Rust, Pair);
+    rust_push_tcp_rust_binds: Tcp, (Rust, Push), (Zmq, Pull);
+    rust_push_tcp_libzmq_binds: Tcp, (Zmq, Pull), (Rust, Push);
+    rust_push_ipc_rust_binds: Ipc, (Rust, Push), (Zmq, Pull);
+    rust_push_ipc_libzmq_binds: Ipc, (Zmq, Pull), (Rust, Push);
+    libzmq_push_tcp_rust_binds: Tcp, (Rust, Pull), (Zmq, Push);
+    libzmq_push_tcp_libzmq_binds: Tcp, (Zmq, Push), (Rust, Pull);
+    libzmq_push_ipc_rust_binds: Ipc, (Rust, Pull), (Zmq, Push);
+    libzmq_push_ipc_libzmq_binds: Ipc, (Zmq, Push), (Rust, Pull);
+}
+
+/// Binds a new libzmq socket on `endpoint`, retrying while the address is still busy.
+fn rebind(kind: Kind, endpoint: &str) -> Box<dyn Peer> {
+    let deadline = Instant::now() + RECONNECT_DEADLINE;
+    loop {
+        let peer = socket(Lib::Zmq, kind);
+        match peer.try_bind(endpoint) {
+            Ok(()) => return peer,
+            Err(error) if Instant::now() < deadline => {
+                eprintln!("rebind {endpoint}: {error}, retrying");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(error) => panic!("rebind {endpoint}: {error}"),
+        }
+    }
+}
+
+/// Waits until a message sent by `sender` reaches `receiver` over the (re)connection:
+/// probes are sent until one arrives (ones sent into the dying connection may be lost).
+fn await_path(sender: &dyn Peer, receiver: &dyn Peer) {
+    let deadline = Instant::now() + RECONNECT_DEADLINE;
+    receiver.set_timeouts(100);
+    sender.set_timeouts(100);
+    let mut arrived = false;
+    while !arrived {
+        assert!(Instant::now() < deadline, "no message got through after the restart");
+        if sender.try_send(&[b"probe"]) {
+            arrived = receiver.try_recv().is_some();
+        }
+    }
+    receiver.set_timeouts(TIMEOUT_MS);
+    sender.set_timeouts(TIMEOUT_MS);
+}
+
+/// Sends a short numbered stream and checks it arrives whole, skipping stray probes.
+fn short_stream(sender: &dyn Peer, receiver: &dyn Peer) {
+    for seq in 0..1000 {
+        send(sender, &[&stream_message(seq)]);
+    }
+    let mut seq = 0;
+    while seq < 1000 {
+        let parts = recv(receiver);
+        if parts != [b"probe"] {
+            assert_eq!(parts, vec![stream_message(seq)]);
+            seq += 1;
+        }
+    }
+}
+
+/// Checks traffic in each direction the socket types allow.
+fn check_flow(rust: &dyn Peer, rust_kind: Kind, zmq: &dyn Peer) {
+    if rust_kind != Kind::Pull {
+        await_path(rust, zmq);
+        short_stream(rust, zmq);
+    }
+    if rust_kind != Kind::Push {
+        await_path(zmq, rust);
+        short_stream(zmq, rust);
+    }
+}
+
+/// A libzmq socket bound on a fixed address restarts twice; the connected rustzmq socket
+/// reconnects each time and traffic flows again.
+fn reconnect_case(transport: Transport, zmq_kind: Kind, rust_kind: Kind) {
+    let mut zmq = socket(Lib::Zmq, zmq_kind);
+    let endpoint = bind_fresh(zmq.as_ref(), transport);
+    let rust = socket(Lib::Rust, rust_kind);
+    rust.connect(&endpoint);
+    check_flow(rust.as_ref(), rust_kind, zmq.as_ref());
+    for _ in 0..2 {
+        // Dropping the socket terminates its context: the listener is closed when it returns.
+        drop(zmq);
+        zmq = rebind(zmq_kind, &endpoint);
+        check_flow(rust.as_ref(), rust_kind, zmq.as_ref());
+    }
+}
+
+/// Generates the reconnect cases: `name: transport, libzmq kind, rustzmq kind;`.
+macro_rules! reconnect_cases {
+    ($($name:ident: $transport:ident, $zk:ident, $rk:ident;)*) => {$(
+        #[test]
+        fn $name() {
+            reconnect_case(Transport::$transport, Kind::$zk, Kind::$rk);
+        }
+    )*};
+}
+
+reconnect_cases! {
+    reconnect_pair_tcp: Tcp, Pair, Pair;
+    reconnect_pair_ipc: Ipc, Pair, Pair;
+    reconnect_rust_push_tcp: Tcp, Pull, Push;
+    reconnect_rust_push_ipc: Ipc, Pull, Push;
+    reconnect_rust_pull_tcp: Tcp, Push, Pull;
+    reconnect_rust_pull_ipc: Ipc, Push, Pull;
+}
+
+#[test]
+fn libzmq_is_4_3_with_curve() {
+    let (major, minor, _) = libzmq::version();
+    assert_eq!((major, minor), (4, 3));
+    assert_eq!(libzmq::has("curve"), Some(true));
+}
