@@ -462,6 +462,7 @@ impl IoThread {
             match session.engine.as_mut() {
                 Some(engine) => match engine.drive(session.pipe.as_mut()) {
                     Ok(handshake_done) => {
+                        let mut result = Ok(());
                         if handshake_done {
                             let peer =
                                 PeerInfo { routing_id: engine.peer_routing_id(), endpoint: session.endpoint.clone() };
@@ -477,13 +478,14 @@ impl IoThread {
                                     Options::hwm(session.options.sndhwm),
                                 );
                                 // Let buffered traffic flow before the socket even looks.
-                                let _ = engine.drive(Some(&mut ours));
+                                // (Its errors, like a bad frame right after READY, count too.)
+                                result = engine.drive(Some(&mut ours)).map(|_| ());
                                 session.pipe = Some(ours);
                                 self.pipes.insert(id, token);
                                 session.owner.send(SocketCommand::Attach(Box::new((theirs, peer))));
                             }
                         }
-                        Ok(())
+                        result
                     }
                     Err(error) => Err(error),
                 },
