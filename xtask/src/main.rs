@@ -324,6 +324,7 @@ impl Step {
 fn ci(skip_fuzz: bool) -> Result<(), Failure> {
     // Validate the override up front, not after minutes of other steps.
     let fuzz_seconds = if skip_fuzz { None } else { Some(ci_fuzz_seconds()?) };
+    ensure_libzmq()?;
 
     let mut steps = vec![
         Step::cargo("fmt", || {
@@ -409,6 +410,31 @@ fn ensure_cargo_fuzz() -> Result<(), Failure> {
     println!("cargo-fuzz not found; installing it");
     let mut install = cargo();
     install.args(["install", "cargo-fuzz", "--locked"]);
+    run(install)
+}
+
+/// Where Debian's `libzmq3-dev` puts the library the interop tests link against.
+const LIBZMQ_PATHS: &[&str] =
+    &["/usr/lib/x86_64-linux-gnu/libzmq.so", "/usr/lib/libzmq.so", "/usr/local/lib/libzmq.so"];
+
+/// The interop tests need the real libzmq (Debian's `libzmq3-dev`, which has CURVE). Installs
+/// it with apt-get when running as root; otherwise says the one command to run.
+fn ensure_libzmq() -> Result<(), Failure> {
+    if LIBZMQ_PATHS.iter().any(|p| Path::new(p).exists()) {
+        return Ok(());
+    }
+    let is_root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if !is_root {
+        return Err(Failure::step(
+            "libzmq (the interop peer) is missing: run `sudo apt-get install -y libzmq3-dev`, then retry",
+        ));
+    }
+    println!("libzmq not found; installing Debian's libzmq3-dev");
+    let mut update = Command::new("apt-get");
+    update.arg("update").env("DEBIAN_FRONTEND", "noninteractive");
+    run(update)?;
+    let mut install = Command::new("apt-get");
+    install.args(["install", "-y", "--no-install-recommends", "libzmq3-dev"]).env("DEBIAN_FRONTEND", "noninteractive");
     run(install)
 }
 

@@ -2,97 +2,72 @@
 
 use rustzmq_transport::{Errno, Msg, Pipe, PipeId, ZResult};
 
+use crate::active_set::ActiveSet;
+
 /// Round robin over the pipes that have messages. Pipes found empty are parked until their
 /// writer signals them; a multipart message is always read whole from one pipe.
 #[derive(Debug, Default)]
 pub struct FairQueue {
-    /// `pipes[..active]` may have messages; the rest were found empty.
-    pipes: Vec<Pipe>,
-    active: usize,
-    current: usize,
-    /// In the middle of a multipart message from `pipes[current]`.
+    set: ActiveSet,
+    /// In the middle of a multipart message from the current pipe.
     more: bool,
 }
 
 impl FairQueue {
     /// Adds a pipe (active: it may already hold messages).
     pub fn attach(&mut self, pipe: Pipe) {
-        self.pipes.push(pipe);
-        let last = self.pipes.len() - 1;
-        self.pipes.swap(self.active, last);
-        self.active += 1;
+        self.set.attach(pipe);
     }
 
-    /// Re-activates a pipe after its writer signalled it, and drops it if its peer is gone
-    /// and drained. Returns whether the pipe belongs to this queue.
+    /// Re-activates a pipe after its writer signalled it. Returns whether the pipe belongs to
+    /// this queue. (A pipe whose peer is gone is dropped once it has been read dry.)
     pub fn pipe_event(&mut self, id: PipeId) -> bool {
-        let Some(index) = self.pipes.iter().position(|p| p.id() == id) else { return false };
-        if index >= self.active {
-            self.pipes.swap(index, self.active);
-            self.active += 1;
-        }
+        let Some(index) = self.set.position(id) else { return false };
+        self.set.activate(index);
         true
     }
 
     /// Whether a pipe with this id is held.
     pub fn contains(&self, id: PipeId) -> bool {
-        self.pipes.iter().any(|p| p.id() == id)
+        self.set.position(id).is_some()
     }
 
     /// Number of pipes.
     pub fn len(&self) -> usize {
-        self.pipes.len()
+        self.set.pipes.len()
     }
 
     /// Whether there are no pipes.
     pub fn is_empty(&self) -> bool {
-        self.pipes.is_empty()
+        self.set.pipes.is_empty()
     }
 
-    fn deactivate(&mut self, index: usize) {
-        self.active -= 1;
-        self.pipes.swap(index, self.active);
-        if self.current >= self.active {
-            self.current = 0;
-        }
-    }
-
-    fn remove(&mut self, index: usize) {
-        if index < self.active {
-            self.deactivate(index);
-            let last = self.pipes.len() - 1;
-            self.pipes.swap(self.active, last);
+    /// Parks the current pipe, or drops it if its peer is gone.
+    fn retire_current(&mut self) {
+        let index = self.set.current;
+        if self.set.pipes[index].is_peer_gone() {
+            self.set.remove(index);
         } else {
-            let last = self.pipes.len() - 1;
-            self.pipes.swap(index, last);
-        }
-        self.pipes.pop();
-        if self.current >= self.active {
-            self.current = 0;
+            self.set.deactivate(index);
         }
     }
 
     /// Receives the next frame, with the id of the pipe it came from.
     pub fn recv_with_pipe(&mut self) -> ZResult<(Msg, PipeId)> {
-        while self.active > 0 {
-            let index = self.current;
-            let pipe = &mut self.pipes[index];
+        while self.set.active > 0 {
+            let pipe = &mut self.set.pipes[self.set.current];
             if let Some(msg) = pipe.read() {
                 let id = pipe.id();
                 self.more = msg.more();
                 if !self.more {
-                    self.current = (self.current + 1) % self.active;
+                    self.set.advance();
                 }
                 return Ok((msg, id));
             }
-            // A message is published whole, so `more` cannot be pending on an empty pipe
+            // Messages are published whole, so an empty pipe has no message in progress
             // unless its writer died mid-message (then the rest never comes).
             self.more = false;
-            if pipe.is_peer_gone() {
-                self.remove(index);
-            } else {
-                self.deactivate(index);
-            }
+            self.retire_current();
         }
         Err(Errno::EAGAIN)
     }
@@ -107,29 +82,12 @@ impl FairQueue {
         if self.more {
             return true;
         }
-        while self.active > 0 {
-            let index = self.current;
-            if self.pipes[index].check_read() {
+        while self.set.active > 0 {
+            if self.set.pipes[self.set.current].check_read() {
                 return true;
             }
-            if self.pipes[index].is_peer_gone() {
-                self.remove(index);
-            } else {
-                self.deactivate(index);
-            }
+            self.retire_current();
         }
         false
-    }
-
-    /// Drops pipes whose peers are gone and that hold nothing more to read.
-    pub fn prune(&mut self) {
-        let mut index = 0;
-        while index < self.pipes.len() {
-            if self.pipes[index].is_peer_gone() {
-                self.remove(index);
-            } else {
-                index += 1;
-            }
-        }
     }
 }

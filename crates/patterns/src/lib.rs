@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+mod active_set;
 mod fair_queue;
 mod load_balancer;
 mod pair;

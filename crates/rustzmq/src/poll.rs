@@ -35,6 +35,20 @@ impl<'a> PollItem<'a> {
         PollItem { socket: None, fd, events, revents: PollEvents::empty(), marker: PhantomData }
     }
 
+    /// For a socket item, adds the wanted events the socket has now.
+    fn add_socket_events(&mut self) -> Result<()> {
+        if let Some(socket) = self.socket {
+            let (pollin, pollout) = socket.pending_events()?;
+            if pollin && self.events.contains(PollEvents::POLLIN) {
+                self.revents |= PollEvents::POLLIN;
+            }
+            if pollout && self.events.contains(PollEvents::POLLOUT) {
+                self.revents |= PollEvents::POLLOUT;
+            }
+        }
+        Ok(())
+    }
+
     /// Sets the events of interest.
     pub fn set_events(&mut self, events: PollEvents) {
         self.events = events;
@@ -100,18 +114,9 @@ pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> Result<i32> {
             }
         }
         // Sockets first: their state is known without waiting.
-        let mut ready = 0;
         for item in items.iter_mut() {
             item.revents = PollEvents::empty();
-            if let Some(socket) = item.socket {
-                let (pollin, pollout) = socket.pending_events()?;
-                if pollin && item.events.contains(PollEvents::POLLIN) {
-                    item.revents |= PollEvents::POLLIN;
-                }
-                if pollout && item.events.contains(PollEvents::POLLOUT) {
-                    item.revents |= PollEvents::POLLOUT;
-                }
-            }
+            item.add_socket_events()?;
         }
         let any_socket_ready = items.iter().any(|i| !i.revents.is_empty());
         let wait = if any_socket_ready {
@@ -134,19 +139,11 @@ pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> Result<i32> {
                 item.revents &= item.events | PollEvents::POLLERR;
             }
         }
-        for item in items.iter_mut().filter(|i| i.socket.is_some()) {
+        for item in items.iter_mut() {
             // A socket woken during the wait: look again.
-            if let Some(socket) = item.socket {
-                let (pollin, pollout) = socket.pending_events()?;
-                if pollin && item.events.contains(PollEvents::POLLIN) {
-                    item.revents |= PollEvents::POLLIN;
-                }
-                if pollout && item.events.contains(PollEvents::POLLOUT) {
-                    item.revents |= PollEvents::POLLOUT;
-                }
-            }
+            item.add_socket_events()?;
         }
-        ready = ready.max(items.iter().filter(|i| !i.revents.is_empty()).count());
+        let ready = items.iter().filter(|i| !i.revents.is_empty()).count();
         if ready > 0 || deadline.is_some_and(|at| Instant::now() >= at) {
             return Ok(i32::try_from(ready).unwrap_or(i32::MAX));
         }
