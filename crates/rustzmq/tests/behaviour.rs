@@ -248,3 +248,134 @@ fn proxy_forwards_until_the_context_terminates() {
     within(Duration::from_secs(10), move || ctx.destroy()).unwrap();
     assert_eq!(done_rx.recv_timeout(Duration::from_secs(5)).unwrap(), Err(zmq::Error::ETERM));
 }
+
+#[test]
+fn ipc_socket_file_is_removed_on_unbind_and_close() {
+    let ctx = zmq::Context::new();
+    let path = std::env::temp_dir().join(format!("rustzmq-behaviour-{}.ipc", std::process::id()));
+    let endpoint = format!("ipc://{}", path.display());
+    let pull = ctx.socket(zmq::PULL).unwrap();
+    pull.bind(&endpoint).unwrap();
+    assert!(path.exists());
+    pull.unbind(&endpoint).unwrap();
+    assert!(!path.exists(), "unbind leaves the socket file");
+    pull.bind(&endpoint).unwrap();
+    assert!(path.exists());
+    drop(pull);
+    assert!(!path.exists(), "close leaves the socket file");
+
+    // The wildcard form binds a fresh path and reports it.
+    let pull = ctx.socket(zmq::PULL).unwrap();
+    pull.bind("ipc://*").unwrap();
+    let bound = pull.get_last_endpoint().unwrap().unwrap();
+    let wildcard_path = std::path::PathBuf::from(bound.trim_start_matches("ipc://"));
+    assert!(wildcard_path.exists());
+    drop(pull);
+    assert!(!wildcard_path.exists());
+}
+
+#[test]
+fn inproc_connect_before_bind_and_names_are_per_context() {
+    let ctx = zmq::Context::new();
+    let push = ctx.socket(zmq::PUSH).unwrap();
+    push.connect("inproc://later").unwrap();
+    push.send("queued before bind", 0).unwrap();
+    let pull = ctx.socket(zmq::PULL).unwrap();
+    pull.set_rcvtimeo(LONG).unwrap();
+    pull.bind("inproc://later").unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"queued before bind");
+
+    // Another context has its own namespace: the same name binds there too.
+    let other = zmq::Context::new();
+    let elsewhere = other.socket(zmq::PULL).unwrap();
+    elsewhere.bind("inproc://later").unwrap();
+    push.send("to the first context", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"to the first context");
+    assert_eq!(elsewhere.recv_bytes(zmq::DONTWAIT), Err(zmq::Error::EAGAIN));
+}
+
+#[test]
+fn io_threads_option_and_traffic_over_several() {
+    let ctx = zmq::Context::new();
+    assert_eq!(ctx.get_io_threads().unwrap(), 1);
+    assert_eq!(ctx.set_io_threads(-1), Err(zmq::Error::EINVAL));
+    ctx.set_io_threads(3).unwrap();
+    assert_eq!(ctx.get_io_threads().unwrap(), 3);
+    let (pull, endpoint) = pull_bound(&ctx, "tcp://127.0.0.1:*");
+    let pushes: Vec<zmq::Socket> = (0..4)
+        .map(|_| {
+            let push = ctx.socket(zmq::PUSH).unwrap();
+            push.connect(&endpoint).unwrap();
+            push
+        })
+        .collect();
+    for (i, push) in pushes.iter().enumerate() {
+        push.send(&[i as u8][..], 0).unwrap();
+    }
+    let mut seen: Vec<u8> = (0..4).map(|_| pull.recv_bytes(0).unwrap()[0]).collect();
+    seen.sort_unstable();
+    assert_eq!(seen, [0, 1, 2, 3]);
+}
+
+#[test]
+fn pull_fair_queues_and_push_round_robins() {
+    let ctx = zmq::Context::new();
+    // Fair queueing: two pushers with many queued messages are read alternately.
+    let pull = ctx.socket(zmq::PULL).unwrap();
+    pull.set_rcvtimeo(LONG).unwrap();
+    pull.bind("inproc://fq").unwrap();
+    let a = ctx.socket(zmq::PUSH).unwrap();
+    a.connect("inproc://fq").unwrap();
+    let b = ctx.socket(zmq::PUSH).unwrap();
+    b.connect("inproc://fq").unwrap();
+    for _ in 0..10 {
+        a.send("a", 0).unwrap();
+        b.send("b", 0).unwrap();
+    }
+    let order: Vec<Vec<u8>> = (0..20).map(|_| pull.recv_bytes(0).unwrap()).collect();
+    let from_a = order.iter().take(10).filter(|m| m.as_slice() == b"a").count();
+    assert_eq!(from_a, 5, "the first ten messages alternate between peers: {order:?}");
+
+    // Round robin: one pusher, two pullers get one message each in turn.
+    let push = ctx.socket(zmq::PUSH).unwrap();
+    push.bind("inproc://lb").unwrap();
+    let p1 = ctx.socket(zmq::PULL).unwrap();
+    p1.connect("inproc://lb").unwrap();
+    let p2 = ctx.socket(zmq::PULL).unwrap();
+    p2.connect("inproc://lb").unwrap();
+    push.set_sndtimeo(LONG).unwrap();
+    for _ in 0..10 {
+        push.send("x", 0).unwrap();
+    }
+    p1.set_rcvtimeo(LONG).unwrap();
+    p2.set_rcvtimeo(LONG).unwrap();
+    for _ in 0..5 {
+        p1.recv_bytes(0).unwrap();
+        p2.recv_bytes(0).unwrap();
+    }
+    assert_eq!(p1.recv_bytes(zmq::DONTWAIT), Err(zmq::Error::EAGAIN));
+}
+
+#[test]
+fn socket_is_send_not_sync_and_context_is_send_sync_clone() {
+    fn send<T: Send>() {}
+    fn send_sync_clone<T: Send + Sync + Clone>() {}
+    send::<zmq::Socket>();
+    send_sync_clone::<zmq::Context>();
+    // `Socket: !Sync` is checked by the compile-fail list in docs/compat.md (a RefCell inside).
+}
+
+#[test]
+fn messages_are_zero_copy_across_inproc() {
+    let ctx = zmq::Context::new();
+    let pull = ctx.socket(zmq::PULL).unwrap();
+    pull.bind("inproc://zero-copy").unwrap();
+    let push = ctx.socket(zmq::PUSH).unwrap();
+    push.connect("inproc://zero-copy").unwrap();
+    let data = vec![7u8; 1 << 20];
+    let address = data.as_ptr();
+    push.send(data, 0).unwrap();
+    let msg = pull.recv_msg(0).unwrap();
+    assert_eq!(msg.len(), 1 << 20);
+    assert_eq!(msg.as_ptr(), address, "the buffer travelled without a copy");
+}
