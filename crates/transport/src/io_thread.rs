@@ -531,6 +531,8 @@ impl IoThread {
                 if let Some(pipe) = session.pipe.take() {
                     self.pipes.remove(&pipe.id());
                 }
+            } else if let Some(pipe) = session.pipe.as_mut() {
+                clean_pipe(pipe);
             }
             self.schedule_reconnect(token);
         } else {
@@ -623,6 +625,17 @@ impl IoThread {
             self.by_id.retain(|_, t| *t != token);
         }
     }
+}
+
+/// libzmq's `session_base_t::clean_pipes`, for a session that keeps its pipe across a broken
+/// connection: drops the frames of a message half-received from the old connection and the
+/// rest of a message half-sent to it, so that the next connection starts on a message
+/// boundary in both directions.
+fn clean_pipe(pipe: &mut Pipe) {
+    pipe.rollback();
+    pipe.flush();
+    // A message is published whole, so its remaining frames are all there to read.
+    while pipe.is_reading_more() && pipe.read().is_some() {}
 }
 
 fn listener_source(socket: &mut ListenerSocket) -> &mut dyn mio::event::Source {

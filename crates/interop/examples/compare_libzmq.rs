@@ -10,7 +10,7 @@
 //! libzmq is reached through the `zmq` crate, a dev-dependency renamed `libzmq`, linked to the
 //! system libzmq (see `.cargo/config.toml`).
 //!
-//! Run: `cargo run --release -p rustzmq --example compare_libzmq [message-count] [message-size]`
+//! Run: `cargo run --release -p rustzmq-interop --example compare_libzmq [message-count] [message-size]`
 //! (defaults: 2,000,000 messages of 64 bytes).
 
 use std::process::ExitCode;
