@@ -179,7 +179,38 @@ struct Session {
     reconnect_ivl: Duration,
     /// The socket has closed: finish sending, then end.
     socket_closed: bool,
+    /// Handshakes completed so far (more than one: a reconnection).
+    handshakes: u32,
     timer_generation: u64,
+}
+
+impl Session {
+    fn new(
+        owner: Arc<SocketMailbox>,
+        socket_id: u64,
+        options: Options,
+        endpoint: String,
+        address: Option<ConnectAddress>,
+        listener_id: Option<u64>,
+        pipe: Option<Pipe>,
+    ) -> Session {
+        let reconnect_ivl = Duration::from_millis(u64::try_from(options.reconnect_ivl).unwrap_or(0));
+        Session {
+            owner,
+            socket_id,
+            options,
+            endpoint,
+            address,
+            listener_id,
+            pipe,
+            engine: None,
+            connecting: None,
+            reconnect_ivl,
+            socket_closed: false,
+            handshakes: 0,
+            timer_generation: 0,
+        }
+    }
 }
 
 enum Object {
@@ -324,21 +355,8 @@ impl IoThread {
 
     fn add_session(&mut self, spec: SessionSpec) {
         let token = self.token();
-        let reconnect_ivl = Duration::from_millis(u64::try_from(spec.options.reconnect_ivl).unwrap_or(0));
-        let session = Session {
-            owner: spec.socket,
-            socket_id: spec.socket_id,
-            options: spec.options,
-            endpoint: spec.endpoint,
-            address: Some(spec.address),
-            listener_id: None,
-            pipe: spec.pipe,
-            engine: None,
-            connecting: None,
-            reconnect_ivl,
-            socket_closed: false,
-            timer_generation: 0,
-        };
+        let session =
+            Session::new(spec.socket, spec.socket_id, spec.options, spec.endpoint, Some(spec.address), None, spec.pipe);
         if let Some(pipe) = &session.pipe {
             self.pipes.insert(pipe.id(), token);
         }
@@ -380,20 +398,15 @@ impl IoThread {
                 Err(_) => return,
             };
             let listener_id = self.by_id.iter().find(|(_, t)| **t == token).map(|(id, _)| *id);
-            let session = Session {
-                owner: Arc::clone(&listener.owner),
-                socket_id: listener.socket_id,
-                options: listener.options.clone(),
-                endpoint: listener.endpoint.clone(),
-                address: None,
+            let session = Session::new(
+                Arc::clone(&listener.owner),
+                listener.socket_id,
+                listener.options.clone(),
+                listener.endpoint.clone(),
+                None,
                 listener_id,
-                pipe: None,
-                engine: None,
-                connecting: None,
-                reconnect_ivl: Duration::ZERO,
-                socket_closed: false,
-                timer_generation: 0,
-            };
+                None,
+            );
             let session_token = self.token();
             self.objects.insert(session_token, Object::Session(Box::new(session)));
             self.start_engine(session_token, stream);
@@ -466,6 +479,11 @@ impl IoThread {
                         if handshake_done {
                             let peer =
                                 PeerInfo { routing_id: engine.peer_routing_id(), endpoint: session.endpoint.clone() };
+                            session.handshakes += 1;
+                            if let (Some(pipe), true) = (&session.pipe, session.handshakes > 1) {
+                                // A reconnection behind a pipe the socket already has.
+                                session.owner.send(SocketCommand::Hiccup(pipe.id()));
+                            }
                             if session.pipe.is_none() {
                                 let id = next_pipe_id();
                                 let io_notify: Arc<dyn Notify> = self.mailbox.clone();

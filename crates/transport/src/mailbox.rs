@@ -25,6 +25,8 @@ pub enum SocketCommand {
     PipeEvent(PipeId),
     /// A new pipe to a peer: a connection completed its handshake, or an inproc peer connected.
     Attach(Box<(Pipe, PeerInfo)>),
+    /// A connection behind an existing pipe was re-established (after a reconnect).
+    Hiccup(PipeId),
     /// The context is terminating: blocked and future calls fail with ETERM.
     Stop,
 }
@@ -34,6 +36,7 @@ impl std::fmt::Debug for SocketCommand {
         match self {
             SocketCommand::PipeEvent(id) => write!(f, "PipeEvent({id})"),
             SocketCommand::Attach(attach) => write!(f, "Attach({})", attach.0.id()),
+            SocketCommand::Hiccup(id) => write!(f, "Hiccup({id})"),
             SocketCommand::Stop => f.write_str("Stop"),
         }
     }

@@ -165,3 +165,40 @@ impl Options {
         u64::try_from(value).unwrap_or(0)
     }
 }
+
+/// libzmq's option numbers for the socket-type options passed to
+/// [`Pattern::set_sockopt`](crate::Pattern::set_sockopt).
+pub mod sockopt {
+    /// ZMQ_SUBSCRIBE.
+    pub const SUBSCRIBE: i32 = 6;
+    /// ZMQ_UNSUBSCRIBE.
+    pub const UNSUBSCRIBE: i32 = 7;
+    /// ZMQ_ROUTER_MANDATORY.
+    pub const ROUTER_MANDATORY: i32 = 33;
+    /// ZMQ_XPUB_VERBOSE.
+    pub const XPUB_VERBOSE: i32 = 40;
+    /// ZMQ_PROBE_ROUTER.
+    pub const PROBE_ROUTER: i32 = 51;
+    /// ZMQ_REQ_CORRELATE.
+    pub const REQ_CORRELATE: i32 = 52;
+    /// ZMQ_REQ_RELAXED.
+    pub const REQ_RELAXED: i32 = 53;
+    /// ZMQ_CONFLATE.
+    pub const CONFLATE: i32 = 54;
+    /// ZMQ_ROUTER_HANDOVER.
+    pub const ROUTER_HANDOVER: i32 = 56;
+    /// ZMQ_CONNECT_ROUTING_ID.
+    pub const CONNECT_ROUTING_ID: i32 = 61;
+    /// ZMQ_XPUB_NODROP.
+    pub const XPUB_NODROP: i32 = 69;
+    /// ZMQ_XPUB_MANUAL.
+    pub const XPUB_MANUAL: i32 = 71;
+    /// ZMQ_XPUB_WELCOME_MSG.
+    pub const XPUB_WELCOME_MSG: i32 = 72;
+    /// ZMQ_STREAM_NOTIFY.
+    pub const STREAM_NOTIFY: i32 = 73;
+    /// ZMQ_INVERT_MATCHING.
+    pub const INVERT_MATCHING: i32 = 74;
+    /// ZMQ_XPUB_VERBOSER.
+    pub const XPUB_VERBOSER: i32 = 78;
+}

@@ -44,6 +44,28 @@ pub trait Pattern: Send {
     fn can_recv(&self) -> bool {
         true
     }
+    /// A socket-type option, as `zmq_setsockopt` takes it: libzmq's option number (see
+    /// [`crate::options::sockopt`]) and the value's bytes (integers and booleans as a native
+    /// `i32`). EINVAL for options the type does not have.
+    fn set_sockopt(&mut self, option: i32, value: &[u8]) -> ZResult<()> {
+        let _ = (option, value);
+        Err(Errno::EINVAL)
+    }
+    /// Reads a socket-type option (same encoding). EINVAL for options the type does not have.
+    fn get_sockopt(&self, option: i32) -> ZResult<Vec<u8>> {
+        let _ = option;
+        Err(Errno::EINVAL)
+    }
+    /// The connection behind pipe `id` was lost and re-established (libzmq's "hiccup"):
+    /// state the peer kept per connection (subscriptions, for instance) must be sent again.
+    fn hiccuped(&mut self, id: PipeId) {
+        let _ = id;
+    }
+    /// Whether pipes must carry the peer's routing id when attached (ROUTER): then `connect`
+    /// creates the pipe when the handshake completes, as with ZMQ_IMMEDIATE.
+    fn needs_peer_routing_id(&self) -> bool {
+        false
+    }
 }
 
 enum Bound {
@@ -125,6 +147,7 @@ impl SocketBase {
                         let (pipe, peer) = *attach;
                         self.pattern.attach(pipe, &peer)
                     }
+                    SocketCommand::Hiccup(id) => self.pattern.hiccuped(id),
                     SocketCommand::Stop => self.stopped = true,
                 }
             }
@@ -308,7 +331,7 @@ impl SocketBase {
         let (io, pipe) = self.ctx.with_io_thread(|index, thread| {
             let mut socket_end = None;
             let mut session_end = None;
-            if !self.options.immediate {
+            if !self.options.immediate && !self.pattern.needs_peer_routing_id() {
                 let io_notify: Arc<dyn Notify> = thread.mailbox().clone();
                 let (ours, theirs) = pipe_pair(
                     next_pipe_id(),
