@@ -216,14 +216,18 @@ impl Socket {
         self.base_mut().disconnect(endpoint).map_err(Error::from)
     }
 
-    /// Starts a socket monitor publishing events on an `inproc://` PAIR endpoint.
-    /// Not built yet: `ENOTSUP` for inproc endpoints (see docs/compat.md).
-    pub fn monitor(&self, monitor_endpoint: &str, _events: i32) -> Result<()> {
+    /// Starts a socket monitor: events in the `events` mask (`SocketEvent::ALL as i32` for
+    /// all) go to a PAIR socket bound at `monitor_endpoint` (`inproc://` only), two frames
+    /// each as libzmq 4.3 sends them.
+    pub fn monitor(&self, monitor_endpoint: &str, events: i32) -> Result<()> {
         check_nul(monitor_endpoint);
         if !monitor_endpoint.starts_with("inproc://") {
             return Err(Error::EPROTONOSUPPORT);
         }
-        Err(Error::ENOTSUP)
+        let ctx = self.base().ctx().clone();
+        let pattern = rustzmq_patterns::for_kind(SocketKind::Pair).ok_or(Error::ENOTSUP)?;
+        let pair = SocketBase::new(&ctx, SocketKind::Pair, pattern).map_err(Error::from)?;
+        self.base_mut().monitor(Some((pair, monitor_endpoint)), events as u16).map_err(Error::from)
     }
 
     /// Sends one frame; `flags` may hold [`DONTWAIT`](crate::DONTWAIT) and

@@ -118,6 +118,11 @@ impl Engine {
         }
     }
 
+    /// The connection's file descriptor (for monitor event values).
+    pub fn fd(&self) -> std::os::fd::RawFd {
+        self.stream.raw_fd()
+    }
+
     /// The mio source to register.
     pub fn source(&mut self) -> &mut dyn mio::event::Source {
         self.stream.source()

@@ -39,6 +39,42 @@ pub enum Errno {
 pub type ZResult<T> = Result<T, Errno>;
 
 impl Errno {
+    /// The Linux errno (or libzmq's own number) for monitor event values.
+    pub fn errno_value(self) -> u32 {
+        const HAUSNUMERO: u32 = 156_384_712;
+        let raw = match self {
+            Errno::EACCES => libc::EACCES,
+            Errno::EADDRINUSE => libc::EADDRINUSE,
+            Errno::EAGAIN => libc::EAGAIN,
+            Errno::EBUSY => libc::EBUSY,
+            Errno::ECONNREFUSED => libc::ECONNREFUSED,
+            Errno::EFAULT => libc::EFAULT,
+            Errno::EINTR => libc::EINTR,
+            Errno::EHOSTUNREACH => libc::EHOSTUNREACH,
+            Errno::EINPROGRESS => libc::EINPROGRESS,
+            Errno::EINVAL => libc::EINVAL,
+            Errno::EMFILE => libc::EMFILE,
+            Errno::EMSGSIZE => libc::EMSGSIZE,
+            Errno::ENAMETOOLONG => libc::ENAMETOOLONG,
+            Errno::ENODEV => libc::ENODEV,
+            Errno::ENOENT => libc::ENOENT,
+            Errno::ENOMEM => libc::ENOMEM,
+            Errno::ENOTCONN => libc::ENOTCONN,
+            Errno::ENOTSOCK => libc::ENOTSOCK,
+            Errno::EPROTO => libc::EPROTO,
+            Errno::EPROTONOSUPPORT => libc::EPROTONOSUPPORT,
+            Errno::ENOTSUP => libc::ENOTSUP,
+            Errno::ENOBUFS => libc::ENOBUFS,
+            Errno::ENETDOWN => libc::ENETDOWN,
+            Errno::EADDRNOTAVAIL => libc::EADDRNOTAVAIL,
+            Errno::EFSM => return HAUSNUMERO + 51,
+            Errno::ENOCOMPATPROTO => return HAUSNUMERO + 52,
+            Errno::ETERM => return HAUSNUMERO + 53,
+            Errno::EMTHREAD => return HAUSNUMERO + 54,
+        };
+        raw as u32
+    }
+
     /// Maps an OS error from bind/connect/accept to the closest libzmq error.
     pub fn from_io(error: &std::io::Error) -> Errno {
         match error.raw_os_error() {

@@ -21,7 +21,7 @@ use crossbeam_channel::Receiver;
 use mio::{Events, Interest, Poll, Token};
 
 use crate::engine::{Engine, EngineError};
-use crate::mailbox::{IoMailbox, PeerInfo, SocketCommand, SocketMailbox};
+use crate::mailbox::{events, IoMailbox, PeerInfo, SocketCommand, SocketMailbox};
 use crate::net::{self, IpcAddress};
 use crate::options::Options;
 use crate::pipe::{next_pipe_id, pipe_pair, Notify, Pipe, PipeId};
@@ -181,6 +181,9 @@ struct Session {
     socket_closed: bool,
     /// Handshakes completed so far (more than one: a reconnection).
     handshakes: u32,
+    /// The socket made the pipe at connect time (it outlives connections); otherwise the
+    /// session makes one per connection.
+    pipe_given: bool,
     timer_generation: u64,
 }
 
@@ -195,6 +198,7 @@ impl Session {
         pipe: Option<Pipe>,
     ) -> Session {
         let reconnect_ivl = Duration::from_millis(u64::try_from(options.reconnect_ivl).unwrap_or(0));
+        let pipe_given = pipe.is_some();
         Session {
             owner,
             socket_id,
@@ -208,6 +212,7 @@ impl Session {
             reconnect_ivl,
             socket_closed: false,
             handshakes: 0,
+            pipe_given,
             timer_generation: 0,
         }
     }
@@ -398,6 +403,7 @@ impl IoThread {
                 Err(_) => return,
             };
             let listener_id = self.by_id.iter().find(|(_, t)| **t == token).map(|(id, _)| *id);
+            listener.owner.event(events::ACCEPTED, stream.raw_fd() as u32, &listener.endpoint);
             let session = Session::new(
                 Arc::clone(&listener.owner),
                 listener.socket_id,
@@ -420,6 +426,7 @@ impl IoThread {
             ConnectAddress::Tcp(address) => match net::tcp_connect(&address, &session.options) {
                 Ok(mut stream) => {
                     if self.poll.registry().register(&mut stream, Token(token), Interest::WRITABLE).is_ok() {
+                        session.owner.event(events::CONNECT_DELAYED, libc::EINPROGRESS as u32, &session.endpoint);
                         session.connecting = Some(stream);
                     } else {
                         self.schedule_reconnect(token);
@@ -428,7 +435,11 @@ impl IoThread {
                 Err(_) => self.schedule_reconnect(token),
             },
             ConnectAddress::Ipc(path) => match net::ipc_connect(&path) {
-                Ok(stream) => self.start_engine(token, Stream::Unix(stream)),
+                Ok(stream) => {
+                    let stream = Stream::Unix(stream);
+                    session.owner.event(events::CONNECTED, stream.raw_fd() as u32, &session.endpoint);
+                    self.start_engine(token, stream)
+                }
                 Err(_) => self.schedule_reconnect(token),
             },
         }
@@ -440,6 +451,8 @@ impl IoThread {
         let _ = self.poll.registry().deregister(&mut stream);
         let connected = matches!(stream.take_error(), Ok(None)) && stream.peer_addr().is_ok();
         if connected {
+            use std::os::fd::AsRawFd;
+            session.owner.event(events::CONNECTED, stream.as_raw_fd() as u32, &session.endpoint);
             let _ = net::tune_tcp_stream(&stream, &session.options);
             // A successful connection resets the backoff.
             session.reconnect_ivl = Duration::from_millis(u64::try_from(session.options.reconnect_ivl).unwrap_or(0));
@@ -458,7 +471,7 @@ impl IoThread {
             .register(engine.source(), Token(token), Interest::READABLE | Interest::WRITABLE)
             .is_err()
         {
-            self.engine_failed(token);
+            self.engine_failed(token, None);
             return;
         }
         session.engine = Some(engine);
@@ -477,6 +490,7 @@ impl IoThread {
                     Ok(handshake_done) => {
                         let mut result = Ok(());
                         if handshake_done {
+                            session.owner.event(events::HANDSHAKE_SUCCEEDED, 0, &session.endpoint);
                             let peer =
                                 PeerInfo { routing_id: engine.peer_routing_id(), endpoint: session.endpoint.clone() };
                             session.handshakes += 1;
@@ -516,7 +530,7 @@ impl IoThread {
                     self.remove_session(token);
                 }
             }
-            Err(_error) => self.engine_failed(token),
+            Err(error) => self.engine_failed(token, Some(&error)),
         }
     }
 
@@ -537,15 +551,23 @@ impl IoThread {
         }
     }
 
-    fn engine_failed(&mut self, token: usize) {
+    /// A connection ended: reports it to the monitor, then reconnects or ends the session.
+    /// `error` is `None` for a handshake timeout.
+    fn engine_failed(&mut self, token: usize, error: Option<&EngineError>) {
         let Some(Object::Session(session)) = self.objects.get_mut(&token) else { return };
         if let Some(mut engine) = session.engine.take() {
             let _ = self.poll.registry().deregister(engine.source());
+            let fd = engine.fd() as u32;
+            if !engine.is_active() {
+                let (event, value) = handshake_failure(error);
+                session.owner.event(event, value, &session.endpoint);
+            }
+            session.owner.event(events::DISCONNECTED, fd, &session.endpoint);
         }
         session.timer_generation += 1;
         let reconnect = session.address.is_some() && session.options.reconnect_ivl >= 0 && !session.socket_closed;
         if reconnect {
-            if session.options.immediate {
+            if session.options.immediate || !session.pipe_given {
                 if let Some(pipe) = session.pipe.take() {
                     self.pipes.remove(&pipe.id());
                 }
@@ -568,6 +590,7 @@ impl IoThread {
         if max > delay {
             session.reconnect_ivl = (delay * 2).min(max);
         }
+        session.owner.event(events::CONNECT_RETRIED, delay.as_millis() as u32, &session.endpoint);
         self.add_timer(token, delay, TimerKind::Reconnect);
     }
 
@@ -594,7 +617,7 @@ impl IoThread {
                 }
                 TimerKind::Handshake => {
                     if session.engine.as_ref().is_some_and(|e| !e.is_active()) {
-                        self.engine_failed(token);
+                        self.engine_failed(token, None);
                     }
                 }
             }
@@ -664,22 +687,59 @@ fn listener_source(socket: &mut ListenerSocket) -> &mut dyn mio::event::Source {
 }
 
 fn close_listener(listener: Listener) {
+    use std::os::fd::AsRawFd;
+    let fd = match &listener.socket {
+        ListenerSocket::Tcp(l) => l.as_raw_fd(),
+        ListenerSocket::Unix(l, _) => l.as_raw_fd(),
+    };
+    listener.owner.event(events::CLOSED, fd as u32, &listener.endpoint);
     if let ListenerSocket::Unix(l, Some((path, wildcard))) = listener.socket {
         drop(l);
         net::ipc_cleanup(&path, wildcard);
     }
 }
 
-/// Why an engine failed, for monitor events (kept for the monitor issue).
-#[allow(dead_code)]
-fn describe(error: &EngineError) -> &'static str {
-    match error {
-        EngineError::Io(_) => "disconnected",
-        EngineError::Protocol(what) => what,
-        EngineError::Decode(_) => "malformed frame",
-        EngineError::LegacyPeer => "ZMTP 1.0/2.0 peer refused",
-        EngineError::MechanismMismatch => "mechanism mismatch",
-        EngineError::IncompatibleSocketType => "incompatible socket type",
-        EngineError::PeerError(_) => "peer sent ERROR",
-    }
+/// libzmq's protocol error codes (ZMQ_PROTOCOL_ERROR_*) used in monitor events.
+pub mod protocol_error {
+    /// Unspecified ZMTP error.
+    pub const ZMTP_UNSPECIFIED: u32 = 0x1000_0000;
+    /// A command that was not expected now.
+    pub const ZMTP_UNEXPECTED_COMMAND: u32 = 0x1000_0001;
+    /// A malformed command.
+    pub const ZMTP_MALFORMED_COMMAND_UNSPECIFIED: u32 = 0x1000_0011;
+    /// The peer's ERROR command.
+    pub const ZMTP_MALFORMED_COMMAND_ERROR: u32 = 0x1000_0015;
+    /// Invalid metadata (an incompatible Socket-Type, for instance).
+    pub const ZMTP_INVALID_METADATA: u32 = 0x1000_0018;
+    /// The peer uses another security mechanism.
+    pub const ZMTP_MECHANISM_MISMATCH: u32 = 0x1100_0002;
+}
+
+/// The monitor event for a handshake that failed with `error` (`None`: timed out).
+fn handshake_failure(error: Option<&EngineError>) -> (u16, u32) {
+    use protocol_error::*;
+    let code = match error {
+        None | Some(EngineError::Io(_)) => {
+            let errno = match error {
+                Some(EngineError::Io(e)) => e.raw_os_error().unwrap_or(0) as u32,
+                _ => libc::ETIMEDOUT as u32,
+            };
+            return (events::HANDSHAKE_FAILED_NO_DETAIL, errno);
+        }
+        Some(EngineError::PeerError(reason)) => {
+            // libzmq reports a 3-digit ERROR reason as a ZAP status (authentication failure).
+            if let Some(status) = std::str::from_utf8(reason).ok().filter(|r| r.len() == 3).and_then(|r| r.parse().ok())
+            {
+                return (events::HANDSHAKE_FAILED_AUTH, status);
+            }
+            ZMTP_MALFORMED_COMMAND_ERROR
+        }
+        Some(EngineError::Protocol("expected READY")) => ZMTP_UNEXPECTED_COMMAND,
+        Some(EngineError::Protocol(_) | EngineError::LegacyPeer) => ZMTP_UNSPECIFIED,
+        Some(EngineError::Decode(rustzmq_codec::DecodeError::Command(_))) => ZMTP_MALFORMED_COMMAND_UNSPECIFIED,
+        Some(EngineError::Decode(_)) => ZMTP_UNSPECIFIED,
+        Some(EngineError::MechanismMismatch) => ZMTP_MECHANISM_MISMATCH,
+        Some(EngineError::IncompatibleSocketType) => ZMTP_INVALID_METADATA,
+    };
+    (events::HANDSHAKE_FAILED_PROTOCOL, code)
 }

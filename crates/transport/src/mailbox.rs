@@ -42,18 +42,85 @@ impl std::fmt::Debug for SocketCommand {
     }
 }
 
+/// libzmq's socket monitor events (ZMQ_EVENT_*).
+pub mod events {
+    /// A connection to a peer was established (value: fd).
+    pub const CONNECTED: u16 = 0x0001;
+    /// A connect is in progress (value: errno, EINPROGRESS).
+    pub const CONNECT_DELAYED: u16 = 0x0002;
+    /// A reconnect is scheduled (value: the interval in ms).
+    pub const CONNECT_RETRIED: u16 = 0x0004;
+    /// The socket listens (value: fd).
+    pub const LISTENING: u16 = 0x0008;
+    /// A bind failed (value: errno).
+    pub const BIND_FAILED: u16 = 0x0010;
+    /// A connection was accepted (value: fd).
+    pub const ACCEPTED: u16 = 0x0020;
+    /// An accept failed (value: errno).
+    pub const ACCEPT_FAILED: u16 = 0x0040;
+    /// A listener was closed (value: fd).
+    pub const CLOSED: u16 = 0x0080;
+    /// Closing failed (value: errno).
+    pub const CLOSE_FAILED: u16 = 0x0100;
+    /// A connection ended (value: fd).
+    pub const DISCONNECTED: u16 = 0x0200;
+    /// The monitor stopped.
+    pub const MONITOR_STOPPED: u16 = 0x0400;
+    /// The handshake failed without a protocol reason (value: errno).
+    pub const HANDSHAKE_FAILED_NO_DETAIL: u16 = 0x0800;
+    /// The handshake completed (value: 0).
+    pub const HANDSHAKE_SUCCEEDED: u16 = 0x1000;
+    /// The handshake failed on a protocol error (value: a ZMQ_PROTOCOL_ERROR_* code).
+    pub const HANDSHAKE_FAILED_PROTOCOL: u16 = 0x2000;
+    /// The handshake failed on authentication (value: the ZAP status code).
+    pub const HANDSHAKE_FAILED_AUTH: u16 = 0x4000;
+}
+
+/// Where a monitored socket's events go: a PAIR socket bound to the monitor endpoint.
+struct Monitor {
+    socket: crate::SocketBase,
+    mask: u16,
+}
+
 /// The sending side of a socket's mailbox, shared by everything that talks to the socket.
-#[derive(Debug)]
 pub struct SocketMailbox {
     tx: Sender<SocketCommand>,
     signaler: Signaler,
+    /// libzmq emits monitor events straight from the I/O threads; so do we, under this lock
+    /// (taken only when an event happens, never per message).
+    monitor: parking_lot::Mutex<Option<Monitor>>,
+}
+
+impl std::fmt::Debug for SocketMailbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketMailbox").finish_non_exhaustive()
+    }
 }
 
 impl SocketMailbox {
     /// A new mailbox and its receiving side.
     pub fn new() -> std::io::Result<(Arc<SocketMailbox>, Receiver<SocketCommand>)> {
         let (tx, rx) = crossbeam_channel::unbounded();
-        Ok((Arc::new(SocketMailbox { tx, signaler: Signaler::new()? }), rx))
+        Ok((Arc::new(SocketMailbox { tx, signaler: Signaler::new()?, monitor: parking_lot::Mutex::new(None) }), rx))
+    }
+
+    /// Starts sending the events in `mask` to `socket` (a PAIR bound to the monitor
+    /// endpoint), replacing any previous monitor (which gets MONITOR_STOPPED).
+    pub(crate) fn set_monitor(&self, socket: Option<crate::SocketBase>, mask: u16) {
+        let previous = std::mem::replace(&mut *self.monitor.lock(), socket.map(|socket| Monitor { socket, mask }));
+        if let Some(mut previous) = previous {
+            send_event(&mut previous, events::MONITOR_STOPPED, 0, "");
+        }
+    }
+
+    /// Reports a monitor event, if a monitor wants it.
+    pub fn event(&self, event: u16, value: u32, endpoint: &str) {
+        let mut guard = self.monitor.lock();
+        if let Some(monitor) = guard.as_mut() {
+            if monitor.mask & event != 0 {
+                send_event(monitor, event, value, endpoint);
+            }
+        }
     }
 
     /// Queues a command and wakes the socket.
@@ -67,6 +134,20 @@ impl SocketMailbox {
     /// The signaler the socket waits on.
     pub fn signaler(&self) -> &Signaler {
         &self.signaler
+    }
+}
+
+/// libzmq 4.3's wire form: frame 1 = event (u16) + value (u32), native byte order; frame 2 =
+/// the endpoint. Sent without blocking: a monitor nobody reads drops events at its HWM.
+fn send_event(monitor: &mut Monitor, event: u16, value: u32, endpoint: &str) {
+    let mut head = [0u8; 6];
+    head[..2].copy_from_slice(&event.to_ne_bytes());
+    head[2..].copy_from_slice(&value.to_ne_bytes());
+    let mut first = crate::Msg::from_bytes(bytes::Bytes::copy_from_slice(&head));
+    first.set_more(true);
+    if monitor.socket.send(first, crate::DONTWAIT | crate::SNDMORE).is_ok() {
+        let second = crate::Msg::from_bytes(bytes::Bytes::copy_from_slice(endpoint.as_bytes()));
+        let _ = monitor.socket.send(second, crate::DONTWAIT);
     }
 }
 

@@ -233,9 +233,41 @@ impl SocketBase {
         Ok((self.pattern.has_in(), self.pattern.has_out()))
     }
 
+    /// zmq_socket_monitor: sends the events in `mask` to a PAIR socket bound at `endpoint`
+    /// (`inproc://` only), made by the caller with the PAIR routing logic. `None` stops.
+    pub fn monitor(&mut self, monitor: Option<(SocketBase, &str)>, mask: u16) -> ZResult<()> {
+        match monitor {
+            None => self.mailbox.set_monitor(None, 0),
+            Some((mut socket, endpoint)) => {
+                if !endpoint.starts_with("inproc://") {
+                    return Err(Errno::EPROTONOSUPPORT);
+                }
+                socket.options.linger = 0;
+                socket.bind(endpoint)?;
+                self.mailbox.set_monitor(Some(socket), mask);
+            }
+        }
+        Ok(())
+    }
+
+    /// The context this socket belongs to.
+    pub fn ctx(&self) -> &Ctx {
+        &self.ctx
+    }
+
     /// zmq_bind.
     pub fn bind(&mut self, endpoint_str: &str) -> ZResult<()> {
         self.process_commands()?;
+        let result = self.bind_inner(endpoint_str);
+        if let Err(error) = result {
+            if !endpoint_str.starts_with("inproc://") {
+                self.mailbox.event(crate::mailbox::events::BIND_FAILED, error.errno_value(), endpoint_str);
+            }
+        }
+        result
+    }
+
+    fn bind_inner(&mut self, endpoint_str: &str) -> ZResult<()> {
         match endpoint::parse_bind(endpoint_str)? {
             Endpoint::Tcp(address) => {
                 let listener = net::tcp_listen(&address, &self.options).map_err(|e| Errno::from_io(&e))?;
@@ -267,6 +299,12 @@ impl SocketBase {
     }
 
     fn add_listener(&mut self, listener: ListenerSocket, reported: String, requested: &str) {
+        use std::os::fd::AsRawFd;
+        let fd = match &listener {
+            ListenerSocket::Tcp(l) => l.as_raw_fd(),
+            ListenerSocket::Unix(l, _) => l.as_raw_fd(),
+        };
+        self.mailbox.event(crate::mailbox::events::LISTENING, fd as u32, &reported);
         let id = next_id();
         let spec = ListenerSpec {
             id,
@@ -477,6 +515,7 @@ impl Drop for SocketBase {
         }
         // Dropping the pattern drops the pipes: peers read what was flushed, then see the end.
         self.pattern = Box::new(Closed);
+        self.mailbox.set_monitor(None, 0);
         self.ctx.unregister_socket(self.id);
     }
 }

@@ -23,6 +23,15 @@ impl Stream {
         }
     }
 
+    /// The OS file descriptor (for monitor event values).
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        match self {
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Unix(s) => s.as_raw_fd(),
+        }
+    }
+
     /// The mio source to register.
     pub fn source(&mut self) -> &mut dyn mio::event::Source {
         match self {
