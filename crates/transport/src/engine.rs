@@ -80,8 +80,10 @@ pub struct Engine {
     may_read: bool,
     /// The socket may accept more bytes.
     may_write: bool,
-    /// An ERROR command has been queued: close once it is written.
-    closing: bool,
+    /// A STREAM socket's connection: raw bytes, no ZMTP at all.
+    raw: bool,
+    /// The session has been told the connection is ready.
+    announced: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -96,11 +98,14 @@ impl Engine {
         let limits =
             Limits { max_frame_size: u64::try_from(options.maxmsgsize).unwrap_or(u64::MAX), ..Limits::default() };
         let peer_address = stream.peer_address();
+        let raw = options.kind == SocketKind::Stream;
         let mut encoder = Encoder::new();
-        encoder.encode_raw(&Greeting::new(Mechanism::NULL, false).encode());
+        if !raw {
+            encoder.encode_raw(&Greeting::new(Mechanism::NULL, false).encode());
+        }
         Engine {
             stream,
-            phase: Phase::Greeting,
+            phase: if raw { Phase::Active } else { Phase::Greeting },
             kind: options.kind,
             routing_id: options.routing_id.clone(),
             greeting: GreetingDecoder::new(),
@@ -114,7 +119,8 @@ impl Engine {
             stalled_frame: None,
             may_read: true,
             may_write: true,
-            closing: false,
+            raw,
+            announced: false,
         }
     }
 
@@ -157,7 +163,6 @@ impl Engine {
     /// Does all the work the stream and the pipe allow now. Returns `Ok(true)` when the
     /// handshake completed during this call.
     pub fn drive(&mut self, pipe: Option<&mut Pipe>) -> Result<bool, EngineError> {
-        let was_active = self.is_active();
         self.write_out()?;
         if !self.is_active() {
             self.handshake()?;
@@ -174,7 +179,9 @@ impl Engine {
             // still answer PINGs and notice closure, but leave messages in the buffer.
             self.fill_read_buf()?;
         }
-        Ok(!was_active && self.is_active())
+        let handshake_done = !self.announced;
+        self.announced = true;
+        Ok(handshake_done)
     }
 
     /// Reads what the socket has into the read buffer. `Ok(false)` on would-block.
@@ -291,6 +298,9 @@ impl Engine {
                 Err(WriteError::Closed(_)) => return Ok(()),
             }
         }
+        if self.raw {
+            return self.pump_in_raw(pipe, wrote);
+        }
         loop {
             match self.decoder.decode(&mut self.read_buf).map_err(EngineError::Decode)? {
                 Some(Frame::Message { body, more }) => {
@@ -317,6 +327,24 @@ impl Engine {
         }
     }
 
+    /// STREAM: whatever arrived is one message (the pattern adds the routing id).
+    fn pump_in_raw(&mut self, pipe: &mut Pipe, wrote: &mut bool) -> Result<(), EngineError> {
+        loop {
+            if self.read_buf.is_empty() && !self.fill_read_buf()? {
+                return Ok(());
+            }
+            let msg = Msg::from_bytes(self.read_buf.split().freeze());
+            match pipe.write(msg) {
+                Ok(()) => *wrote = true,
+                Err(WriteError::Full(msg)) => {
+                    self.stalled_frame = Some(msg);
+                    return Ok(());
+                }
+                Err(WriteError::Closed(_)) => {}
+            }
+        }
+    }
+
     fn on_command(&mut self, command: Command) -> Result<(), EngineError> {
         match command {
             Command::Ping { context, .. } => {
@@ -335,6 +363,10 @@ impl Engine {
         loop {
             while self.encoder.pending() < WRITE_BATCH {
                 let Some(msg) = pipe.read() else { break };
+                if self.raw {
+                    self.encoder.encode_raw(msg.data());
+                    continue;
+                }
                 let more = msg.more();
                 self.encoder.encode_message_frame(msg.data(), more);
             }
@@ -361,9 +393,6 @@ impl Engine {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e.into()),
             }
-        }
-        if self.closing && self.encoder.is_empty() {
-            return Err(EngineError::Protocol("closed after ERROR"));
         }
         Ok(())
     }

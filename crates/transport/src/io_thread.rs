@@ -534,17 +534,17 @@ impl IoThread {
         }
     }
 
-    /// After the socket closed: a session whose pipe is drained and written out is done.
+    /// A session is done when the socket let go of its pipe and everything queued has been
+    /// written (the socket closed, or the socket type dropped this peer), or when the socket
+    /// closed before a pipe existed.
     fn check_session_done(&mut self, token: usize) -> Outcome {
         let Some(Object::Session(session)) = self.objects.get_mut(&token) else { return Outcome::Keep };
-        if !session.socket_closed {
-            // An accepted connection whose socket went away: the pipe's peer is gone.
-            return Outcome::Keep;
-        }
-        let drained = session.pipe.as_mut().is_none_or(|p| p.is_peer_gone());
         let flushed = session.engine.as_ref().is_none_or(|e| e.is_flushed());
-        let nothing_to_send = session.pipe.as_mut().is_none_or(|p| !p.check_read());
-        if drained && flushed && (nothing_to_send || session.engine.is_none() && session.address.is_none()) {
+        let released = match session.pipe.as_mut() {
+            Some(pipe) => pipe.is_peer_gone(),
+            None => session.socket_closed,
+        };
+        if released && flushed {
             Outcome::Remove
         } else {
             Outcome::Keep
