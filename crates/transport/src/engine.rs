@@ -82,6 +82,8 @@ pub struct Engine {
     may_write: bool,
     /// A STREAM socket's connection: raw bytes, no ZMTP at all.
     raw: bool,
+    /// Raw mode: the connection notice (an empty message) is still to be queued.
+    raw_notice_due: bool,
     /// The session has been told the connection is ready.
     announced: bool,
 }
@@ -120,8 +122,14 @@ impl Engine {
             may_read: true,
             may_write: true,
             raw,
+            raw_notice_due: raw,
             announced: false,
         }
+    }
+
+    /// Whether this is a STREAM socket's raw connection.
+    pub fn is_raw(&self) -> bool {
+        self.raw
     }
 
     /// The connection's file descriptor (for monitor event values).
@@ -327,8 +335,12 @@ impl Engine {
         }
     }
 
-    /// STREAM: whatever arrived is one message (the pattern adds the routing id).
+    /// STREAM: whatever arrived is one message (the pattern adds the routing id); an empty
+    /// message announces the connection.
     fn pump_in_raw(&mut self, pipe: &mut Pipe, wrote: &mut bool) -> Result<(), EngineError> {
+        if std::mem::take(&mut self.raw_notice_due) {
+            *wrote |= pipe.write(Msg::new()).is_ok();
+        }
         loop {
             if self.read_buf.is_empty() && !self.fill_read_buf()? {
                 return Ok(());

@@ -562,6 +562,14 @@ impl IoThread {
                 let (event, value) = handshake_failure(error);
                 session.owner.event(event, value, &session.endpoint);
             }
+            if engine.is_raw() {
+                // STREAM: an empty message announces the disconnection (as libzmq's raw engine).
+                if let Some(pipe) = session.pipe.as_mut() {
+                    if pipe.write(crate::Msg::new()).is_ok() {
+                        pipe.flush();
+                    }
+                }
+            }
             session.owner.event(events::DISCONNECTED, fd, &session.endpoint);
         }
         session.timer_generation += 1;
