@@ -368,25 +368,35 @@ impl Socket {
     pub fn is_probe_router(&self) -> Result<bool> {
         Err(Error::EINVAL)
     }
-    /// ZMQ_PROBE_ROUTER (ROUTER, DEALER, REQ, REP; not built yet).
-    pub fn set_probe_router(&self, _value: bool) -> Result<()> {
-        self.only_for(&[SocketType::ROUTER, SocketType::DEALER, SocketType::REQ, SocketType::REP])
+    /// ZMQ_PROBE_ROUTER (ROUTER, DEALER, REQ, REP): an empty message to each new peer.
+    pub fn set_probe_router(&self, value: bool) -> Result<()> {
+        self.base_mut()
+            .pattern_mut()
+            .set_sockopt(rustzmq_transport::options::sockopt::PROBE_ROUTER, &i32::from(value).to_ne_bytes())
+            .map_err(Error::from)
     }
     /// ZMQ_ROUTER_MANDATORY is write-only: EINVAL.
     pub fn is_router_mandatory(&self) -> Result<bool> {
         Err(Error::EINVAL)
     }
-    /// ZMQ_ROUTER_MANDATORY (ROUTER, REP; not built yet).
-    pub fn set_router_mandatory(&self, _value: bool) -> Result<()> {
-        self.only_for(&[SocketType::ROUTER, SocketType::REP])
+    /// ZMQ_ROUTER_MANDATORY (ROUTER, REP): unroutable messages fail (EHOSTUNREACH, or
+    /// EAGAIN for a peer at its high-water mark) instead of being dropped.
+    pub fn set_router_mandatory(&self, value: bool) -> Result<()> {
+        self.base_mut()
+            .pattern_mut()
+            .set_sockopt(rustzmq_transport::options::sockopt::ROUTER_MANDATORY, &i32::from(value).to_ne_bytes())
+            .map_err(Error::from)
     }
     /// ZMQ_ROUTER_HANDOVER is write-only: EINVAL.
     pub fn is_router_handover(&self) -> Result<bool> {
         Err(Error::EINVAL)
     }
-    /// ZMQ_ROUTER_HANDOVER (ROUTER, REP; not built yet).
-    pub fn set_router_handover(&self, _value: bool) -> Result<()> {
-        self.only_for(&[SocketType::ROUTER, SocketType::REP])
+    /// ZMQ_ROUTER_HANDOVER (ROUTER, REP): a new peer with a routing id in use takes it over.
+    pub fn set_router_handover(&self, value: bool) -> Result<()> {
+        self.base_mut()
+            .pattern_mut()
+            .set_sockopt(rustzmq_transport::options::sockopt::ROUTER_HANDOVER, &i32::from(value).to_ne_bytes())
+            .map_err(Error::from)
     }
 
     absent_option!(
@@ -402,13 +412,19 @@ impl Socket {
         is_gssapi_plaintext -> bool, set_gssapi_plaintext(bool)
     );
 
-    /// ZMQ_REQ_RELAXED (REQ only; not built yet).
-    pub fn set_req_relaxed(&self, _value: bool) -> Result<()> {
-        self.only_for(&[SocketType::REQ])
+    /// ZMQ_REQ_RELAXED (REQ only): a new request may be sent before the reply arrived.
+    pub fn set_req_relaxed(&self, value: bool) -> Result<()> {
+        self.base_mut()
+            .pattern_mut()
+            .set_sockopt(rustzmq_transport::options::sockopt::REQ_RELAXED, &i32::from(value).to_ne_bytes())
+            .map_err(Error::from)
     }
-    /// ZMQ_REQ_CORRELATE (REQ only; not built yet).
-    pub fn set_req_correlate(&self, _value: bool) -> Result<()> {
-        self.only_for(&[SocketType::REQ])
+    /// ZMQ_REQ_CORRELATE (REQ only): requests carry an id that the reply must match.
+    pub fn set_req_correlate(&self, value: bool) -> Result<()> {
+        self.base_mut()
+            .pattern_mut()
+            .set_sockopt(rustzmq_transport::options::sockopt::REQ_CORRELATE, &i32::from(value).to_ne_bytes())
+            .map_err(Error::from)
     }
 
     /// EINVAL for other socket types, ENOTSUP (not built yet) for these.
@@ -565,17 +581,18 @@ impl Socket {
         self.only_for(&[SocketType::SUB])
     }
 
-    pending_option!(
-        /// ZMQ_HEARTBEAT_IVL (heartbeats arrive with the security issue).
-        get_heartbeat_ivl, set_heartbeat_ivl, i32, 0
+    int_option!(
+        /// ZMQ_HEARTBEAT_IVL (ms between PINGs, 0 = none), for later connections.
+        get_heartbeat_ivl, set_heartbeat_ivl, heartbeat_ivl, i32, |v| v >= 0
     );
-    pending_option!(
-        /// ZMQ_HEARTBEAT_TTL.
-        get_heartbeat_ttl, set_heartbeat_ttl, i32, 0
+    int_option!(
+        /// ZMQ_HEARTBEAT_TTL (ms the peer may stay silent, sent in our PINGs; tenths of a
+        /// second on the wire).
+        get_heartbeat_ttl, set_heartbeat_ttl, heartbeat_ttl, i32, |v| (0..=6_553_599).contains(&v)
     );
-    pending_option!(
-        /// ZMQ_HEARTBEAT_TIMEOUT.
-        get_heartbeat_timeout, set_heartbeat_timeout, i32, -1
+    int_option!(
+        /// ZMQ_HEARTBEAT_TIMEOUT (ms to wait for traffic after a PING, -1 = the interval).
+        get_heartbeat_timeout, set_heartbeat_timeout, heartbeat_timeout, i32, |v| v >= -1
     );
     pending_option!(
         /// ZMQ_CONNECT_TIMEOUT.

@@ -84,6 +84,10 @@ pub struct Engine {
     raw: bool,
     /// Raw mode: the connection notice (an empty message) is still to be queued.
     raw_notice_due: bool,
+    /// Frames and commands decoded since the handshake (heartbeat timeouts watch it move).
+    frames_received: u64,
+    /// The peer's PING asked us to drop the connection after this much silence.
+    peer_ttl: Option<std::time::Duration>,
     /// The session has been told the connection is ready.
     announced: bool,
 }
@@ -123,7 +127,28 @@ impl Engine {
             may_write: true,
             raw,
             raw_notice_due: raw,
+            frames_received: 0,
+            peer_ttl: None,
             announced: false,
+        }
+    }
+
+    /// Frames and commands decoded so far (traffic, for heartbeat timeouts).
+    pub fn frames_received(&self) -> u64 {
+        self.frames_received
+    }
+
+    /// The TTL a PING from the peer asked for, once (the session arms a timer with it).
+    pub fn take_peer_ttl(&mut self) -> Option<std::time::Duration> {
+        self.peer_ttl.take()
+    }
+
+    /// Queues a heartbeat PING carrying `ttl_ms` (rounded down to tenths of a second), if the
+    /// connection is up and the peer speaks ZMTP 3.1.
+    pub fn queue_ping(&mut self, ttl_ms: u32) {
+        if self.is_active() && !self.raw && self.version.has_heartbeats() {
+            let ttl = u16::try_from(ttl_ms / 100).unwrap_or(u16::MAX);
+            self.encoder.encode_command(&Command::Ping { ttl, context: Bytes::new() });
         }
     }
 
@@ -310,7 +335,9 @@ impl Engine {
             return self.pump_in_raw(pipe, wrote);
         }
         loop {
-            match self.decoder.decode(&mut self.read_buf).map_err(EngineError::Decode)? {
+            let decoded = self.decoder.decode(&mut self.read_buf).map_err(EngineError::Decode)?;
+            self.frames_received += u64::from(decoded.is_some());
+            match decoded {
                 Some(Frame::Message { body, more }) => {
                     let mut msg = Msg::from_bytes(body);
                     msg.set_more(more);
@@ -359,7 +386,11 @@ impl Engine {
 
     fn on_command(&mut self, command: Command) -> Result<(), EngineError> {
         match command {
-            Command::Ping { context, .. } => {
+            Command::Ping { ttl, context } => {
+                // RFC 37: the TTL is in tenths of a second; 0 means none.
+                if ttl > 0 {
+                    self.peer_ttl = Some(std::time::Duration::from_millis(u64::from(ttl) * 100));
+                }
                 self.encoder.encode_command(&Command::Pong { context });
                 Ok(())
             }

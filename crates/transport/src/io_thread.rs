@@ -109,6 +109,12 @@ enum TimerKind {
     Reconnect,
     Handshake,
     Linger,
+    /// Time to send a PING (every HEARTBEAT_IVL).
+    Heartbeat,
+    /// A PING got no traffic back within HEARTBEAT_TIMEOUT.
+    HeartbeatTimeout,
+    /// The peer's TTL passed without traffic.
+    HeartbeatTtl,
 }
 
 /// The handle a context keeps to one I/O thread.
@@ -181,6 +187,9 @@ struct Session {
     socket_closed: bool,
     /// Handshakes completed so far (more than one: a reconnection).
     handshakes: u32,
+    /// `Engine::frames_received` when the last PING was sent / the peer's TTL was armed.
+    ping_mark: u64,
+    ttl_mark: u64,
     /// The socket made the pipe at connect time (it outlives connections); otherwise the
     /// session makes one per connection.
     pipe_given: bool,
@@ -212,6 +221,8 @@ impl Session {
             reconnect_ivl,
             socket_closed: false,
             handshakes: 0,
+            ping_mark: 0,
+            ttl_mark: 0,
             pipe_given,
             timer_generation: 0,
         }
@@ -483,14 +494,21 @@ impl IoThread {
 
     /// Lets the session's engine do all it can, and deals with the outcome.
     fn drive_session(&mut self, token: usize) {
+        let mut heartbeat_after = None;
+        let mut peer_ttl = None;
         let outcome = {
             let Some(Object::Session(session)) = self.objects.get_mut(&token) else { return };
             match session.engine.as_mut() {
                 Some(engine) => match engine.drive(session.pipe.as_mut()) {
                     Ok(handshake_done) => {
+                        peer_ttl = engine.take_peer_ttl();
+                        if peer_ttl.is_some() {
+                            session.ttl_mark = engine.frames_received();
+                        }
                         let mut result = Ok(());
                         if handshake_done {
                             session.owner.event(events::HANDSHAKE_SUCCEEDED, 0, &session.endpoint);
+                            heartbeat_after = Options::timeout(session.options.heartbeat_ivl).filter(|t| !t.is_zero());
                             let peer =
                                 PeerInfo { routing_id: engine.peer_routing_id(), endpoint: session.endpoint.clone() };
                             session.handshakes += 1;
@@ -524,6 +542,12 @@ impl IoThread {
                 None => Ok(()),
             }
         };
+        if let Some(interval) = heartbeat_after {
+            self.add_timer(token, interval, TimerKind::Heartbeat);
+        }
+        if let Some(ttl) = peer_ttl {
+            self.add_timer(token, ttl, TimerKind::HeartbeatTtl);
+        }
         match outcome {
             Ok(()) => {
                 if let Outcome::Remove = self.check_session_done(token) {
@@ -628,8 +652,35 @@ impl IoThread {
                         self.engine_failed(token, None);
                     }
                 }
+                TimerKind::Heartbeat => self.send_heartbeat(token),
+                TimerKind::HeartbeatTimeout => {
+                    if session.engine.as_ref().is_some_and(|e| e.frames_received() == session.ping_mark) {
+                        self.engine_failed(token, None);
+                    }
+                }
+                TimerKind::HeartbeatTtl => {
+                    if session.engine.as_ref().is_some_and(|e| e.frames_received() == session.ttl_mark) {
+                        self.engine_failed(token, None);
+                    }
+                }
             }
         }
+    }
+
+    /// Sends a PING, expects traffic within HEARTBEAT_TIMEOUT, and schedules the next PING.
+    fn send_heartbeat(&mut self, token: usize) {
+        let Some(Object::Session(session)) = self.objects.get_mut(&token) else { return };
+        let Some(engine) = session.engine.as_mut() else { return };
+        session.ping_mark = engine.frames_received();
+        engine.queue_ping(u32::try_from(session.options.heartbeat_ttl).unwrap_or(0));
+        let interval = Options::timeout(session.options.heartbeat_ivl).unwrap_or_default();
+        let timeout = match session.options.heartbeat_timeout {
+            -1 => interval,
+            ms => Options::timeout(ms).unwrap_or(interval),
+        };
+        self.add_timer(token, timeout, TimerKind::HeartbeatTimeout);
+        self.add_timer(token, interval, TimerKind::Heartbeat);
+        self.drive_session(token);
     }
 
     fn socket_closing(&mut self, socket_id: u64, linger: i32) {

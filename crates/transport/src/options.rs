@@ -125,6 +125,12 @@ pub struct Options {
     pub routing_id: Bytes,
     /// ZMQ_TOS.
     pub tos: i32,
+    /// ZMQ_HEARTBEAT_IVL in ms (0 = no heartbeats).
+    pub heartbeat_ivl: i32,
+    /// ZMQ_HEARTBEAT_TTL in ms, sent in our PINGs (0 = none).
+    pub heartbeat_ttl: i32,
+    /// ZMQ_HEARTBEAT_TIMEOUT in ms (-1 = the heartbeat interval).
+    pub heartbeat_timeout: i32,
 }
 
 impl Options {
@@ -152,6 +158,9 @@ impl Options {
             handshake_ivl: 30_000,
             routing_id: Bytes::new(),
             tos: 0,
+            heartbeat_ivl: 0,
+            heartbeat_ttl: 0,
+            heartbeat_timeout: -1,
         }
     }
 
