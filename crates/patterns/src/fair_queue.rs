@@ -32,6 +32,24 @@ impl FairQueue {
         self.set.position(id).is_some()
     }
 
+    /// The pipe with this id, if held (for sockets that also write to their peers).
+    pub fn pipe_mut(&mut self, id: PipeId) -> Option<&mut Pipe> {
+        let index = self.set.position(id)?;
+        Some(&mut self.set.pipes[index])
+    }
+
+    /// Takes a pipe out of the queue (the socket type drops its peer).
+    pub fn remove(&mut self, id: PipeId) -> Option<Pipe> {
+        let index = self.set.position(id)?;
+        self.more &= index != self.set.current;
+        if index < self.set.active {
+            self.set.deactivate(index);
+        }
+        let index = self.set.position(id)?;
+        let pipe = self.set.pipes.swap_remove(index);
+        Some(pipe)
+    }
+
     /// Number of pipes.
     pub fn len(&self) -> usize {
         self.set.pipes.len()

@@ -370,10 +370,13 @@ impl Socket {
     }
     /// ZMQ_PROBE_ROUTER (ROUTER, DEALER, REQ, REP): an empty message to each new peer.
     pub fn set_probe_router(&self, value: bool) -> Result<()> {
-        self.base_mut()
-            .pattern_mut()
+        let mut base = self.base_mut();
+        base.pattern_mut()
             .set_sockopt(rustzmq_transport::options::sockopt::PROBE_ROUTER, &i32::from(value).to_ne_bytes())
-            .map_err(Error::from)
+            .map_err(Error::from)?;
+        // Pipes the I/O thread makes (a connecting ROUTER's) get the probe from it.
+        base.options.probe_router = value;
+        Ok(())
     }
     /// ZMQ_ROUTER_MANDATORY is write-only: EINVAL.
     pub fn is_router_mandatory(&self) -> Result<bool> {
@@ -425,15 +428,6 @@ impl Socket {
             .pattern_mut()
             .set_sockopt(rustzmq_transport::options::sockopt::REQ_CORRELATE, &i32::from(value).to_ne_bytes())
             .map_err(Error::from)
-    }
-
-    /// EINVAL for other socket types, ENOTSUP (not built yet) for these.
-    fn only_for(&self, types: &[SocketType]) -> Result<()> {
-        if types.contains(&self.inner.socket_type) {
-            Err(Error::ENOTSUP)
-        } else {
-            Err(Error::EINVAL)
-        }
     }
 
     /// ZMQ_TYPE.
@@ -572,13 +566,17 @@ impl Socket {
         Ok(())
     }
 
-    /// ZMQ_SUBSCRIBE (SUB only; SUB arrives with the socket-types issue).
-    pub fn set_subscribe(&self, _value: &[u8]) -> Result<()> {
-        self.only_for(&[SocketType::SUB])
+    /// ZMQ_SUBSCRIBE: SUB, and XPUB with XPUB_MANUAL (for the pipe of the subscription
+    /// received last).
+    pub fn set_subscribe(&self, value: &[u8]) -> Result<()> {
+        // SUB, and XPUB with XPUB_MANUAL; EINVAL for the others, as in libzmq.
+        let option = rustzmq_transport::options::sockopt::SUBSCRIBE;
+        self.base_mut().pattern_mut().set_sockopt(option, value).map_err(Error::from)
     }
-    /// ZMQ_UNSUBSCRIBE (SUB only).
-    pub fn set_unsubscribe(&self, _value: &[u8]) -> Result<()> {
-        self.only_for(&[SocketType::SUB])
+    /// ZMQ_UNSUBSCRIBE: SUB, and XPUB with XPUB_MANUAL.
+    pub fn set_unsubscribe(&self, value: &[u8]) -> Result<()> {
+        let option = rustzmq_transport::options::sockopt::UNSUBSCRIBE;
+        self.base_mut().pattern_mut().set_sockopt(option, value).map_err(Error::from)
     }
 
     int_option!(
@@ -667,13 +665,18 @@ impl Socket {
         get_gssapi_service_principal -> std::result::Result<String, Vec<u8>>, set_gssapi_service_principal(&str)
     );
 
-    /// ZMQ_XPUB_WELCOME_MSG (PUB and XPUB only; not built yet).
-    pub fn set_xpub_welcome_msg(&self, _value: Option<&str>) -> Result<()> {
-        self.only_for(&[SocketType::PUB, SocketType::XPUB])
+    /// ZMQ_XPUB_WELCOME_MSG (PUB and XPUB): sent to each new subscriber.
+    pub fn set_xpub_welcome_msg(&self, value: Option<&str>) -> Result<()> {
+        // `None` (or "") removes the welcome message.
+        let option = rustzmq_transport::options::sockopt::XPUB_WELCOME_MSG;
+        let value = value.map_or(&[][..], str::as_bytes);
+        self.base_mut().pattern_mut().set_sockopt(option, value).map_err(Error::from)
     }
-    /// ZMQ_XPUB_VERBOSE (PUB and XPUB only; not built yet).
-    pub fn set_xpub_verbose(&self, _value: bool) -> Result<()> {
-        self.only_for(&[SocketType::PUB, SocketType::XPUB])
+    /// ZMQ_XPUB_VERBOSE (PUB and XPUB): pass every subscription, duplicates too.
+    pub fn set_xpub_verbose(&self, value: bool) -> Result<()> {
+        let option = rustzmq_transport::options::sockopt::XPUB_VERBOSE;
+        let value = i32::from(value).to_ne_bytes();
+        self.base_mut().pattern_mut().set_sockopt(option, &value).map_err(Error::from)
     }
 }
 

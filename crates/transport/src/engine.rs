@@ -9,10 +9,10 @@
 use std::io::{self, IoSlice, Read, Write};
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use rustzmq_codec::{
     Command, DecodeError, Decoder, Encoder, Frame, Greeting, GreetingDecoder, GreetingProgress, Limits, Mechanism,
-    Metadata, Version,
+    Metadata, Subscription, Version,
 };
 
 use crate::msg::Msg;
@@ -90,6 +90,11 @@ pub struct Engine {
     peer_ttl: Option<std::time::Duration>,
     /// The session has been told the connection is ready.
     announced: bool,
+    /// PUB/XPUB: ZMTP 3.1 SUBSCRIBE/CANCEL commands rebuilt as `0x01`/`0x00` + prefix
+    /// messages, carved from this buffer (no allocation per subscription).
+    subscription_buf: BytesMut,
+    /// The last frame taken from the pipe had MORE (the next one is not a message start).
+    out_more: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -130,6 +135,8 @@ impl Engine {
             frames_received: 0,
             peer_ttl: None,
             announced: false,
+            subscription_buf: BytesMut::new(),
+            out_more: false,
         }
     }
 
@@ -337,27 +344,35 @@ impl Engine {
         loop {
             let decoded = self.decoder.decode(&mut self.read_buf).map_err(EngineError::Decode)?;
             self.frames_received += u64::from(decoded.is_some());
-            match decoded {
+            let mut msg = match decoded {
                 Some(Frame::Message { body, more }) => {
                     let mut msg = Msg::from_bytes(body);
                     msg.set_more(more);
-                    msg.set_metadata(self.peer_metadata.clone());
-                    match pipe.write(msg) {
-                        Ok(()) => *wrote = true,
-                        Err(WriteError::Full(msg)) => {
-                            self.stalled_frame = Some(msg);
-                            return Ok(());
-                        }
-                        // The socket is closing: drop inbound traffic.
-                        Err(WriteError::Closed(_)) => {}
-                    }
+                    msg
                 }
-                Some(Frame::Command(command)) => self.on_command(command)?,
+                Some(Frame::Command(command)) => match self.subscription_message(&command) {
+                    Some(msg) => msg,
+                    None => {
+                        self.on_command(command)?;
+                        continue;
+                    }
+                },
                 None => {
                     if !self.fill_read_buf()? {
                         return Ok(());
                     }
+                    continue;
                 }
+            };
+            msg.set_metadata(self.peer_metadata.clone());
+            match pipe.write(msg) {
+                Ok(()) => *wrote = true,
+                Err(WriteError::Full(msg)) => {
+                    self.stalled_frame = Some(msg);
+                    return Ok(());
+                }
+                // The socket is closing: drop inbound traffic.
+                Err(WriteError::Closed(_)) => {}
             }
         }
     }
@@ -384,6 +399,22 @@ impl Engine {
         }
     }
 
+    /// A ZMTP 3.1 SUBSCRIBE or CANCEL for a PUB/XPUB socket, as the message a ZMTP 3.0 peer
+    /// would have sent (`0x01`/`0x00` + prefix): sockets see one form. Other socket types
+    /// ignore subscriptions, as libzmq does.
+    fn subscription_message(&mut self, command: &Command) -> Option<Msg> {
+        if !matches!(self.kind, SocketKind::Pub | SocketKind::Xpub) {
+            return None;
+        }
+        let subscription = Subscription::from_command(command)?;
+        let len = 1 + subscription.topic().len();
+        if self.subscription_buf.capacity() < len {
+            self.subscription_buf.reserve(len.max(4096));
+        }
+        subscription.encode_message(&mut self.subscription_buf);
+        Some(Msg::from_bytes(self.subscription_buf.split().freeze()))
+    }
+
     fn on_command(&mut self, command: Command) -> Result<(), EngineError> {
         match command {
             Command::Ping { ttl, context } => {
@@ -395,14 +426,18 @@ impl Engine {
                 Ok(())
             }
             Command::Error { reason } => Err(EngineError::PeerError(reason)),
-            // PONG, subscriptions (handled by PUB sockets later) and unknown commands are
-            // ignored, as libzmq ignores commands it has no use for.
+            // PONG, subscriptions to a socket that does not publish and unknown commands
+            // are ignored, as libzmq ignores commands it has no use for.
             _ => Ok(()),
         }
     }
 
     /// Moves messages from the pipe into the encoder and writes them out.
     fn pump_out(&mut self, pipe: &mut Pipe) -> Result<(), EngineError> {
+        // SUB/XSUB to a ZMTP 3.1 peer: a one-frame message 0x01/0x00 + prefix is a
+        // subscription and leaves as SUBSCRIBE/CANCEL (libzmq 4.3 sends those too).
+        let subscription_commands =
+            matches!(self.kind, SocketKind::Sub | SocketKind::Xsub) && self.version.has_subscription_commands();
         loop {
             while self.encoder.pending() < WRITE_BATCH {
                 let Some(msg) = pipe.read() else { break };
@@ -411,7 +446,16 @@ impl Engine {
                     continue;
                 }
                 let more = msg.more();
-                self.encoder.encode_message_frame(msg.data(), more);
+                let first = !std::mem::replace(&mut self.out_more, more);
+                if subscription_commands && first && !more && matches!(msg.data().first(), Some(0 | 1)) {
+                    let subscribe = msg.data()[0] == 1;
+                    let mut topic = msg.into_bytes();
+                    topic.advance(1);
+                    let command = if subscribe { Command::Subscribe(topic) } else { Command::Cancel(topic) };
+                    self.encoder.encode_command(&command);
+                } else {
+                    self.encoder.encode_message_frame(msg.data(), more);
+                }
             }
             if self.encoder.is_empty() {
                 return Ok(());

@@ -509,8 +509,11 @@ impl IoThread {
                         if handshake_done {
                             session.owner.event(events::HANDSHAKE_SUCCEEDED, 0, &session.endpoint);
                             heartbeat_after = Options::timeout(session.options.heartbeat_ivl).filter(|t| !t.is_zero());
-                            let peer =
-                                PeerInfo { routing_id: engine.peer_routing_id(), endpoint: session.endpoint.clone() };
+                            let mut peer = PeerInfo {
+                                routing_id: engine.peer_routing_id(),
+                                endpoint: session.endpoint.clone(),
+                                probed: false,
+                            };
                             session.handshakes += 1;
                             if let (Some(pipe), true) = (&session.pipe, session.handshakes > 1) {
                                 // A reconnection behind a pipe the socket already has.
@@ -520,13 +523,19 @@ impl IoThread {
                                 let id = next_pipe_id();
                                 let io_notify: Arc<dyn Notify> = self.mailbox.clone();
                                 let socket_notify: Arc<dyn Notify> = session.owner.clone();
-                                let (mut ours, theirs) = pipe_pair(
+                                let (mut ours, mut theirs) = pipe_pair(
                                     id,
                                     io_notify,
                                     socket_notify,
                                     Options::hwm(session.options.rcvhwm),
                                     Options::hwm(session.options.sndhwm),
                                 );
+                                // ZMQ_PROBE_ROUTER: the socket may be idle, but in libzmq the
+                                // probe leaves as soon as the connection is up.
+                                if session.options.probe_router && theirs.write(crate::Msg::new()).is_ok() {
+                                    theirs.flush();
+                                    peer.probed = true;
+                                }
                                 // Let buffered traffic flow before the socket even looks.
                                 // (Its errors, like a bad frame right after READY, count too.)
                                 result = engine.drive(Some(&mut ours)).map(|_| ());

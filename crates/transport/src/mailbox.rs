@@ -17,6 +17,9 @@ pub struct PeerInfo {
     pub routing_id: bytes::Bytes,
     /// The endpoint the connection belongs to (for unbind/disconnect bookkeeping).
     pub endpoint: String,
+    /// ZMQ_PROBE_ROUTER's empty message is already in the pipe (written by the I/O thread
+    /// that made the pipe, so that it leaves at once even while the socket is idle).
+    pub probed: bool,
 }
 
 /// Commands a socket receives.

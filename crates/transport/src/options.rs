@@ -125,6 +125,8 @@ pub struct Options {
     pub routing_id: Bytes,
     /// ZMQ_TOS.
     pub tos: i32,
+    /// ZMQ_PROBE_ROUTER, for pipes the I/O thread makes (the socket type keeps it too).
+    pub probe_router: bool,
     /// ZMQ_HEARTBEAT_IVL in ms (0 = no heartbeats).
     pub heartbeat_ivl: i32,
     /// ZMQ_HEARTBEAT_TTL in ms, sent in our PINGs (0 = none).
@@ -140,7 +142,8 @@ impl Options {
             kind,
             sndhwm: 1000,
             rcvhwm: 1000,
-            linger: -1,
+            // libzmq's SUB and XSUB do not wait for queued subscriptions at close.
+            linger: if matches!(kind, SocketKind::Sub | SocketKind::Xsub) { 0 } else { -1 },
             rcvtimeo: -1,
             sndtimeo: -1,
             reconnect_ivl: 100,
@@ -158,6 +161,7 @@ impl Options {
             handshake_ivl: 30_000,
             routing_id: Bytes::new(),
             tos: 0,
+            probe_router: false,
             heartbeat_ivl: 0,
             heartbeat_ttl: 0,
             heartbeat_timeout: -1,

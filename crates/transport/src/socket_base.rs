@@ -393,7 +393,10 @@ impl SocketBase {
             (index, socket_end)
         });
         if let Some(pipe) = pipe {
-            self.pattern.attach(pipe, &PeerInfo { routing_id: bytes::Bytes::new(), endpoint: endpoint_str.to_owned() });
+            self.pattern.attach(
+                pipe,
+                &PeerInfo { routing_id: bytes::Bytes::new(), endpoint: endpoint_str.to_owned(), probed: false },
+            );
         }
         self.connects.push((endpoint_str.to_owned(), Connected::Session { io, id }));
         self.last_endpoint = endpoint_str.to_owned();
@@ -402,7 +405,8 @@ impl SocketBase {
 
     fn connect_inproc(&mut self, name: String, endpoint_str: &str) -> ZResult<()> {
         let own: Arc<dyn Notify> = self.mailbox.clone();
-        let my_info = PeerInfo { routing_id: self.options.routing_id.clone(), endpoint: endpoint_str.to_owned() };
+        let my_info =
+            PeerInfo { routing_id: self.options.routing_id.clone(), endpoint: endpoint_str.to_owned(), probed: false };
         let mut registry = self.ctx.inner.inproc.lock();
         let id = next_pipe_id();
         if let Some(binding) = registry.bound.get(&name) {
@@ -414,7 +418,8 @@ impl SocketBase {
                 sum_hwm(self.options.sndhwm, binding.rcvhwm),
                 sum_hwm(binding.sndhwm, self.options.rcvhwm),
             );
-            let their_info = PeerInfo { routing_id: binding.routing_id.clone(), endpoint: endpoint_str.to_owned() };
+            let their_info =
+                PeerInfo { routing_id: binding.routing_id.clone(), endpoint: endpoint_str.to_owned(), probed: false };
             binding.mailbox.send(SocketCommand::Attach(Box::new((theirs, my_info))));
             let _ = binding.socket_id;
             drop(registry);
@@ -436,7 +441,10 @@ impl SocketBase {
                 connecter_id: self.id,
             });
             drop(registry);
-            self.pattern.attach(ours, &PeerInfo { routing_id: bytes::Bytes::new(), endpoint: endpoint_str.to_owned() });
+            self.pattern.attach(
+                ours,
+                &PeerInfo { routing_id: bytes::Bytes::new(), endpoint: endpoint_str.to_owned(), probed: false },
+            );
         }
         self.connects.push((endpoint_str.to_owned(), Connected::Inproc));
         self.last_endpoint = endpoint_str.to_owned();
