@@ -98,7 +98,8 @@ fn build(input: &Input) -> (MechanismState, MechanismState) {
         handler_present: input.zap_handler,
         enforce_domain: false,
     };
-    let config = |security, socket_type| Config { properties: SocketProperties::new(socket_type), zap: zap.clone(), security };
+    let config =
+        |security, socket_type| Config { properties: SocketProperties::new(socket_type), zap: zap.clone(), security };
     let client = MechanismState::with_rng(config(client, "DEALER"), &mut CountingRng(1)).unwrap();
     let server = MechanismState::with_rng(config(server, "ROUTER"), &mut CountingRng(2)).unwrap();
     (client, server)
@@ -163,8 +164,12 @@ fuzz_target!(|input: Input| {
             Op::Raw(raw) => victim.process_command_body(&Bytes::copy_from_slice(raw)),
             Op::Zap { status, right_id } => {
                 let Some(request) = victim.zap_request() else { continue };
-                let status = [ZapStatus::Success, ZapStatus::TemporaryError, ZapStatus::AuthenticationFailure, ZapStatus::InternalError]
-                    [usize::from(*status % 4)];
+                let status = [
+                    ZapStatus::Success,
+                    ZapStatus::TemporaryError,
+                    ZapStatus::AuthenticationFailure,
+                    ZapStatus::InternalError,
+                ][usize::from(*status % 4)];
                 let mut reply = request.reply(status, "", "user");
                 if !right_id {
                     reply.request_id = Bytes::from_static(b"other");

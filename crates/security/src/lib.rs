@@ -95,6 +95,9 @@ mod state;
 pub mod z85;
 pub mod zap;
 
+/// The random number generator traits of the `with_rng` constructors (rand_core 0.10).
+pub use rand_core;
+
 pub use curve::{CurveClient, CurveMessageCodec, CurveServer};
 pub use error::{protocol_error, CommandKind, HandshakeFailure, MechanismError, Status};
 pub use keys::{CurveKeyPair, CurvePublicKey, CurveSecretKey, KeyError, KEY_LEN, KEY_Z85_LEN};

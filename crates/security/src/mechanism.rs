@@ -83,6 +83,10 @@ pub trait Mechanism {
     /// error (after which `next_command` yields ERROR for 400 and 500).
     fn process_zap_reply(&mut self, reply: &ZapReply) -> Result<(), MechanismError>;
 
+    /// Parses the ZAP handler's reply frames ([`ZapReply::from_frames`]) and consumes the
+    /// reply; malformed frames fail the handshake ([`MechanismError::ZapReply`]).
+    fn process_zap_reply_frames(&mut self, frames: &[Bytes]) -> Result<(), MechanismError>;
+
     /// The accepted ZAP reply, if ZAP was asked: its user id (libzmq's `User-Id` message
     /// property) and metadata belong to the connection.
     fn zap_reply(&self) -> Option<&ZapReply>;
@@ -367,6 +371,14 @@ macro_rules! impl_mechanism {
                 self.core_mut().accept_zap_reply(reply)?;
                 self.zap_accepted();
                 Ok(())
+            }
+
+            fn process_zap_reply_frames(&mut self, frames: &[bytes::Bytes]) -> Result<(), $crate::MechanismError> {
+                self.core().check()?;
+                match $crate::ZapReply::from_frames(frames) {
+                    Ok(reply) => self.process_zap_reply(&reply),
+                    Err(error) => Err(self.core_mut().fail(error.into())),
+                }
             }
 
             fn zap_reply(&self) -> Option<&$crate::ZapReply> {

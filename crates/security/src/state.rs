@@ -159,6 +159,10 @@ impl Mechanism for MechanismState {
         self.inner_mut().process_zap_reply(reply)
     }
 
+    fn process_zap_reply_frames(&mut self, frames: &[Bytes]) -> Result<(), MechanismError> {
+        self.inner_mut().process_zap_reply_frames(frames)
+    }
+
     fn zap_reply(&self) -> Option<&ZapReply> {
         self.inner().zap_reply()
     }

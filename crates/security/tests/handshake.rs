@@ -151,6 +151,23 @@ fn zap_replies_are_checked() {
 
     let mut server = NullMechanism::new(SocketProperties::new("PULL"), ZapConfig::default()).unwrap();
     assert_eq!(server.process_zap_reply(&accept_all(&request)), Err(MechanismError::UnexpectedZapReply));
+
+    // Frames straight from the handler socket: good ones go through, bad ones fail the handshake.
+    let mut server = NullMechanism::new(SocketProperties::new("PULL"), with_handler()).unwrap();
+    let request = server.zap_request().unwrap();
+    server.process_zap_reply_frames(&accept_all(&request).to_frames()).unwrap();
+    assert!(server.next_command().is_some(), "READY once ZAP said 200");
+    let mut server = NullMechanism::new(SocketProperties::new("PULL"), with_handler()).unwrap();
+    let request = server.zap_request().unwrap();
+    let mut frames = accept_all(&request).to_frames();
+    frames[3] = Bytes::from_static(b"201");
+    let error = server.process_zap_reply_frames(&frames).unwrap_err();
+    assert_eq!(error, MechanismError::ZapReply(rustzmq_security::ZapError::StatusCode));
+    assert_eq!(
+        error.monitor_event(),
+        Some(rustzmq_security::HandshakeFailure::Protocol(rustzmq_security::protocol_error::ZAP_INVALID_STATUS_CODE))
+    );
+    assert_eq!(server.status(), Status::Failed);
 }
 
 // ---------------------------------------------------------------------------------------------
