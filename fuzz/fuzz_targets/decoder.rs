@@ -78,6 +78,8 @@ fuzz_target!(|input: Input| {
                 }
                 encoder.encode_message_frame(body, *more);
             }
+            // Never produced: raw-command mode is off here.
+            Frame::RawCommand(_) => {}
             Frame::Command(command) => {
                 assert_eq!(format, FrameFormat::Zmtp3);
                 assert_eq!(count, 0, "command inside a message");

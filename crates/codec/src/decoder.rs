@@ -38,6 +38,9 @@ pub enum Frame {
     },
     /// A command frame (ZMTP 3.x only).
     Command(Command),
+    /// A command frame left unparsed: its whole body (name length, name, data), produced
+    /// instead of [`Frame::Command`] in raw-command mode ([`Decoder::set_raw_commands`]).
+    RawCommand(Bytes),
 }
 
 /// Header parsed, body not yet complete.
@@ -65,6 +68,7 @@ pub struct Decoder {
     frames_in_message: u32,
     bytes_in_message: u64,
     failed: Option<DecodeError>,
+    raw_commands: bool,
 }
 
 impl Decoder {
@@ -75,7 +79,15 @@ impl Decoder {
 
     /// A decoder for the given framing (ZMTP 2.0 and 1.0 for legacy peers).
     pub fn with_format(format: FrameFormat, limits: Limits) -> Decoder {
-        Decoder { format, limits, pending: None, frames_in_message: 0, bytes_in_message: 0, failed: None }
+        Decoder {
+            format,
+            limits,
+            pending: None,
+            frames_in_message: 0,
+            bytes_in_message: 0,
+            failed: None,
+            raw_commands: false,
+        }
     }
 
     /// The framing this decoder reads.
@@ -92,6 +104,12 @@ impl Decoder {
     /// frame header on.
     pub fn set_limits(&mut self, limits: Limits) {
         self.limits = limits;
+    }
+
+    /// In raw-command mode command frames are returned as [`Frame::RawCommand`] bodies for
+    /// the caller to interpret (a security handshake: a CURVE READY is a box, not metadata).
+    pub fn set_raw_commands(&mut self, raw: bool) {
+        self.raw_commands = raw;
     }
 
     /// The size of the frame body being awaited, if a header has been read and its body is
@@ -128,6 +146,9 @@ impl Decoder {
         }
         let body = buf.split_to(frame.len).freeze();
         if frame.flags & COMMAND != 0 && self.format.has_commands() {
+            if self.raw_commands {
+                return Ok(Some(Frame::RawCommand(body)));
+            }
             return match Command::parse(&body) {
                 Ok(command) => Ok(Some(Frame::Command(command))),
                 Err(error) => Err(self.fail(error.into())),
@@ -287,6 +308,15 @@ mod tests {
             decode_all(&mut Decoder::new(Limits::default()), b"\x04\x02\x09X"),
             Err(DecodeError::Command(_))
         ));
+    }
+
+    #[test]
+    fn raw_command_mode_returns_bodies_unparsed() {
+        let mut decoder = Decoder::new(Limits::default());
+        decoder.set_raw_commands(true);
+        // A READY whose "metadata" would not parse, as a CURVE READY box.
+        let frames = decode_all(&mut decoder, b"\x04\x08\x05READY\xff\x01").unwrap();
+        assert_eq!(frames, [Frame::RawCommand(Bytes::from_static(b"\x05READY\xff\x01"))]);
     }
 
     #[test]

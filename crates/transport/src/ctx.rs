@@ -132,7 +132,9 @@ impl Ctx {
                 let count = self.io_threads().max(1);
                 let mut started = Vec::with_capacity(count);
                 for index in 0..count {
-                    started.push(IoThreadHandle::spawn(index).map_err(|e| Errno::from_io(&e))?);
+                    started.push(
+                        IoThreadHandle::spawn(index, Arc::downgrade(&self.inner)).map_err(|e| Errno::from_io(&e))?,
+                    );
                 }
                 *threads = Some(started);
             }

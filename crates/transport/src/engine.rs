@@ -1,8 +1,10 @@
 //! The stream engine: one live connection speaking ZMTP 3.x over a [`Stream`].
 //!
 //! It owns the socket, the read buffer with its [`Decoder`] and the [`Encoder`], and runs the
-//! greeting and the NULL mechanism's READY exchange; then it moves message frames between the
-//! wire and the session's pipe. It never blocks: every call does what the socket allows now
+//! greeting and the security handshake (NULL, PLAIN or CURVE, as `rustzmq-security` state
+//! machines; a ZAP request is handed to the session and its reply fed back); then it moves
+//! message frames between the wire and the session's pipe, boxing and unboxing every frame
+//! when the mechanism encrypts (CURVE). It never blocks: every call does what the socket allows now
 //! (mio readiness is edge-triggered, so reads and writes go on until `WouldBlock`) and
 //! reports whether the connection is still usable.
 
@@ -15,8 +17,13 @@ use rustzmq_codec::{
     Metadata, Subscription, Version,
 };
 
+use rustzmq_security::{
+    Config, CurveKeyPair, CurvePublicKey, CurveSecretKey, Mechanism as _, MechanismError, MechanismState, Security,
+    SocketProperties, Status, ZapConfig, ZapRequest, MESSAGE_COMMAND, MESSAGE_MORE,
+};
+
 use crate::msg::Msg;
-use crate::options::{Options, SocketKind};
+use crate::options::{MechanismKind, Options, SocketKind};
 use crate::pipe::{Pipe, WriteError};
 use crate::stream::Stream;
 
@@ -42,6 +49,8 @@ pub enum EngineError {
     IncompatibleSocketType,
     /// The peer sent an ERROR command.
     PeerError(Bytes),
+    /// The security handshake (or a CURVE box) failed.
+    Mechanism(MechanismError),
 }
 
 impl From<io::Error> for EngineError {
@@ -54,8 +63,8 @@ impl From<io::Error> for EngineError {
 enum Phase {
     /// Waiting for the peer's greeting.
     Greeting,
-    /// Greeting done, waiting for the peer's READY.
-    Ready,
+    /// Greeting done: the mechanism's commands are exchanged.
+    Handshake,
     /// Handshake done: traffic flows.
     Active,
 }
@@ -65,8 +74,13 @@ pub struct Engine {
     stream: Stream,
     phase: Phase,
     kind: SocketKind,
-    routing_id: Bytes,
     greeting: GreetingDecoder,
+    /// The security mechanism (NULL, PLAIN, CURVE); `Err` if the options could not make one.
+    mechanism: Result<MechanismState, MechanismError>,
+    /// CURVE: every frame travels boxed.
+    encrypts: bool,
+    /// A ZAP request for the session to deliver.
+    zap_request: Option<ZapRequest>,
     version: Version,
     decoder: Decoder,
     read_buf: BytesMut,
@@ -105,21 +119,28 @@ impl std::fmt::Debug for Engine {
 
 impl Engine {
     /// Starts the handshake on a freshly connected or accepted stream.
-    pub fn new(stream: Stream, options: &Options) -> Engine {
+    pub fn new(stream: Stream, options: &Options, zap_handler_present: bool) -> Engine {
         let limits =
             Limits { max_frame_size: u64::try_from(options.maxmsgsize).unwrap_or(u64::MAX), ..Limits::default() };
         let peer_address = stream.peer_address();
         let raw = options.kind == SocketKind::Stream;
+        let mechanism = mechanism_for(options, &peer_address, zap_handler_present);
         let mut encoder = Encoder::new();
         if !raw {
-            encoder.encode_raw(&Greeting::new(Mechanism::NULL, false).encode());
+            let (name, as_server) = match &mechanism {
+                Ok(m) => (m.mechanism(), m.as_server()),
+                Err(_) => (Mechanism::NULL, false),
+            };
+            encoder.encode_raw(&Greeting::new(name, as_server).encode());
         }
         Engine {
             stream,
             phase: if raw { Phase::Active } else { Phase::Greeting },
             kind: options.kind,
-            routing_id: options.routing_id.clone(),
             greeting: GreetingDecoder::new(),
+            mechanism,
+            encrypts: false,
+            zap_request: None,
             version: Version::V3_1,
             decoder: Decoder::new(limits),
             read_buf: BytesMut::with_capacity(READ_CHUNK),
@@ -155,7 +176,8 @@ impl Engine {
     pub fn queue_ping(&mut self, ttl_ms: u32) {
         if self.is_active() && !self.raw && self.version.has_heartbeats() {
             let ttl = u16::try_from(ttl_ms / 100).unwrap_or(u16::MAX);
-            self.encoder.encode_command(&Command::Ping { ttl, context: Bytes::new() });
+            // A failure to box would also fail the next message; the caller notices then.
+            let _ = self.send_command(&Command::Ping { ttl, context: Bytes::new() });
         }
     }
 
@@ -261,44 +283,105 @@ impl Engine {
                             return Err(EngineError::LegacyPeer)
                         }
                         GreetingProgress::Complete(greeting) => {
-                            if greeting.mechanism != Mechanism::NULL {
+                            let mechanism = self.mechanism.as_ref().map_err(|e| EngineError::Mechanism(e.clone()))?;
+                            if greeting.mechanism != mechanism.mechanism() {
                                 return Err(EngineError::MechanismMismatch);
                             }
                             self.version = Version::V3_1.negotiate(greeting.version);
-                            self.send_ready();
-                            self.phase = Phase::Ready;
+                            // Handshake commands go to the mechanism unparsed (a CURVE READY
+                            // is a box, not metadata).
+                            self.decoder.set_raw_commands(true);
+                            self.phase = Phase::Handshake;
+                            self.advance_mechanism()?;
                         }
                         GreetingProgress::NeedMore | GreetingProgress::Signature | GreetingProgress::Revision(_) => {}
                     }
                 }
-                Phase::Ready => match self.decoder.decode(&mut self.read_buf).map_err(EngineError::Decode)? {
-                    Some(Frame::Command(Command::Ready(metadata))) => {
-                        self.accept_ready(metadata)?;
+                Phase::Handshake => {
+                    if self.mechanism_status() != Status::Handshaking {
                         return Ok(());
                     }
-                    Some(Frame::Command(Command::Error { reason })) => return Err(EngineError::PeerError(reason)),
-                    Some(_) => return Err(EngineError::Protocol("expected READY")),
-                    None => {
-                        if !self.fill_read_buf()? {
-                            return Ok(());
+                    match self.decoder.decode(&mut self.read_buf).map_err(EngineError::Decode)? {
+                        Some(Frame::RawCommand(body)) => {
+                            let result = self.mechanism_mut()?.process_command_body(&body);
+                            self.finish_step(result)?;
+                        }
+                        Some(_) => return Err(EngineError::Protocol("message before the handshake completed")),
+                        None => {
+                            if !self.fill_read_buf()? {
+                                return Ok(());
+                            }
                         }
                     }
-                },
+                }
                 Phase::Active => return Ok(()),
             }
         }
     }
 
-    fn send_ready(&mut self) {
-        let mut metadata = Metadata::new();
-        let _ = metadata.insert(Bytes::from_static(b"Socket-Type"), Bytes::from_static(self.kind.name().as_bytes()));
-        if matches!(self.kind, SocketKind::Req | SocketKind::Dealer | SocketKind::Router) {
-            let _ = metadata.insert(Bytes::from_static(b"Identity"), self.routing_id.clone());
-        }
-        self.encoder.encode_command(&Command::Ready(metadata));
+    fn mechanism_mut(&mut self) -> Result<&mut MechanismState, EngineError> {
+        self.mechanism.as_mut().map_err(|e| EngineError::Mechanism(e.clone()))
     }
 
-    fn accept_ready(&mut self, mut metadata: Metadata) -> Result<(), EngineError> {
+    fn mechanism_status(&self) -> Status {
+        self.mechanism.as_ref().map_or(Status::Failed, |m| m.status())
+    }
+
+    /// After the mechanism consumed an input: queue what it wants sent, surface a ZAP request,
+    /// and finish the handshake when it is ready.
+    fn finish_step(&mut self, result: Result<(), MechanismError>) -> Result<(), EngineError> {
+        let advanced = self.advance_mechanism();
+        if let Err(error) = result {
+            // A failed mechanism may still have a last ERROR to send (a ZAP refusal).
+            let _ = self.write_out();
+            return Err(EngineError::Mechanism(error));
+        }
+        advanced
+    }
+
+    fn advance_mechanism(&mut self) -> Result<(), EngineError> {
+        let mechanism = self.mechanism_mut()?;
+        let mut commands = Vec::new();
+        while let Some(command) = mechanism.next_command() {
+            commands.push(command);
+        }
+        let zap = mechanism.zap_request();
+        let status = mechanism.status();
+        for command in &commands {
+            self.encoder.encode_command(command);
+        }
+        if zap.is_some() {
+            self.zap_request = zap;
+        }
+        match status {
+            Status::Ready => self.accept_peer(),
+            Status::Failed => {
+                let _ = self.write_out();
+                let error = self.mechanism.as_ref().ok().and_then(|m| m.error().cloned());
+                Err(error.map_or(EngineError::Protocol("handshake failed"), EngineError::Mechanism))
+            }
+            Status::Handshaking => Ok(()),
+        }
+    }
+
+    /// The ZAP request the session must deliver to the handler, once.
+    pub fn take_zap_request(&mut self) -> Option<ZapRequest> {
+        self.zap_request.take()
+    }
+
+    /// Feeds the ZAP handler's reply (its frames, as read from the ZAP pipe).
+    pub fn zap_reply(&mut self, frames: &[Bytes]) -> Result<(), EngineError> {
+        let result = self.mechanism_mut()?.process_zap_reply_frames(frames);
+        self.finish_step(result)?;
+        self.write_out()
+    }
+
+    /// The handshake is done: check the peer's socket type and publish its metadata.
+    fn accept_peer(&mut self) -> Result<(), EngineError> {
+        let (mut metadata, zap_reply, encrypts) = match &self.mechanism {
+            Ok(m) => (m.peer_metadata().cloned().unwrap_or_default(), m.zap_reply().cloned(), m.encrypts()),
+            Err(e) => return Err(EngineError::Mechanism(e.clone())),
+        };
         let peer_kind = metadata.get("Socket-Type").and_then(|name| SocketKind::from_name(name));
         match peer_kind {
             Some(peer) if self.kind.is_compatible_with(peer) => {}
@@ -312,9 +395,46 @@ impl Engine {
         if !self.peer_address.is_empty() && metadata.get("Peer-Address").is_none() {
             let _ = metadata.insert(Bytes::from_static(b"Peer-Address"), Bytes::from(self.peer_address.clone()));
         }
+        if let Some(reply) = zap_reply {
+            if !reply.user_id.is_empty() {
+                let _ = metadata.insert(Bytes::from_static(b"User-Id"), reply.user_id.clone());
+            }
+            for (name, value) in reply.metadata.iter() {
+                let _ = metadata.insert(name.clone(), value.clone());
+            }
+        }
         self.peer_metadata = Some(Arc::new(metadata));
+        self.encrypts = encrypts;
+        self.decoder.set_raw_commands(false);
         self.phase = Phase::Active;
         Ok(())
+    }
+
+    /// Queues a command after the handshake: boxed as a MESSAGE when the mechanism encrypts.
+    fn send_command(&mut self, command: &Command) -> Result<(), EngineError> {
+        if !self.encrypts {
+            self.encoder.encode_command(command);
+            return Ok(());
+        }
+        let mut body = BytesMut::with_capacity(command.body_len());
+        command.encode_body(&mut body);
+        self.send_boxed(MESSAGE_COMMAND, &body)
+    }
+
+    /// CURVE: boxes one frame and queues it as libzmq sends it, an ordinary frame holding
+    /// a MESSAGE command body.
+    fn send_boxed(&mut self, flags: u8, data: &[u8]) -> Result<(), EngineError> {
+        let boxed = self.mechanism_mut()?.encode_message(flags, data).map_err(EngineError::Mechanism)?;
+        let mut body = BytesMut::with_capacity(boxed.body_len());
+        boxed.encode_body(&mut body);
+        self.encoder.encode_message_frame(&body.freeze(), false);
+        Ok(())
+    }
+
+    /// CURVE: opens a received frame; returns (flags inside the box, content).
+    fn open_boxed(&mut self, body: &Bytes) -> Result<(u8, Bytes), EngineError> {
+        let command = Command::parse(body).map_err(|e| EngineError::Decode(DecodeError::Command(e)))?;
+        self.mechanism_mut()?.decode_message(&command).map_err(EngineError::Mechanism)
     }
 
     /// Decodes frames from the wire into the pipe until the pipe is full or the socket dry.
@@ -344,12 +464,26 @@ impl Engine {
         loop {
             let decoded = self.decoder.decode(&mut self.read_buf).map_err(EngineError::Decode)?;
             self.frames_received += u64::from(decoded.is_some());
+            let decoded = match decoded {
+                Some(Frame::Message { body, .. }) if self.encrypts => {
+                    let (flags, content) = self.open_boxed(&body)?;
+                    if flags & MESSAGE_COMMAND != 0 {
+                        let command =
+                            Command::parse(&content).map_err(|e| EngineError::Decode(DecodeError::Command(e)))?;
+                        Some(Frame::Command(command))
+                    } else {
+                        Some(Frame::Message { body: content, more: flags & MESSAGE_MORE != 0 })
+                    }
+                }
+                other => other,
+            };
             let mut msg = match decoded {
                 Some(Frame::Message { body, more }) => {
                     let mut msg = Msg::from_bytes(body);
                     msg.set_more(more);
                     msg
                 }
+                Some(Frame::RawCommand(_)) => return Err(EngineError::Protocol("unparsed command")),
                 Some(Frame::Command(command)) => match self.subscription_message(&command) {
                     Some(msg) => msg,
                     None => {
@@ -422,8 +556,7 @@ impl Engine {
                 if ttl > 0 {
                     self.peer_ttl = Some(std::time::Duration::from_millis(u64::from(ttl) * 100));
                 }
-                self.encoder.encode_command(&Command::Pong { context });
-                Ok(())
+                self.send_command(&Command::Pong { context })
             }
             Command::Error { reason } => Err(EngineError::PeerError(reason)),
             // PONG, subscriptions to a socket that does not publish and unknown commands
@@ -452,7 +585,9 @@ impl Engine {
                     let mut topic = msg.into_bytes();
                     topic.advance(1);
                     let command = if subscribe { Command::Subscribe(topic) } else { Command::Cancel(topic) };
-                    self.encoder.encode_command(&command);
+                    self.send_command(&command)?;
+                } else if self.encrypts {
+                    self.send_boxed(if more { MESSAGE_MORE } else { 0 }, msg.data())?;
                 } else {
                     self.encoder.encode_message_frame(msg.data(), more);
                 }
@@ -483,4 +618,46 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// Builds the connection's mechanism from the socket options (libzmq's ZMQ_PLAIN_*,
+/// ZMQ_CURVE_* and ZMQ_ZAP_DOMAIN).
+fn mechanism_for(
+    options: &Options,
+    peer_address: &str,
+    zap_handler_present: bool,
+) -> Result<MechanismState, MechanismError> {
+    let security = match (options.mechanism, options.as_server) {
+        (MechanismKind::Null, _) => Security::Null,
+        (MechanismKind::Plain, true) => Security::PlainServer,
+        (MechanismKind::Plain, false) => {
+            Security::PlainClient { username: options.plain_username.clone(), password: options.plain_password.clone() }
+        }
+        (MechanismKind::Curve, true) => {
+            let secret = options
+                .curve_secret_key
+                .ok_or(MechanismError::InvalidConfig("CURVE server without ZMQ_CURVE_SECRETKEY"))?;
+            Security::CurveServer { secret_key: CurveSecretKey::from_bytes(secret) }
+        }
+        (MechanismKind::Curve, false) => {
+            let (Some(secret), Some(server)) = (options.curve_secret_key, options.curve_server_key) else {
+                return Err(MechanismError::InvalidConfig(
+                    "CURVE client without ZMQ_CURVE_SECRETKEY and ZMQ_CURVE_SERVERKEY",
+                ));
+            };
+            Security::CurveClient {
+                keypair: CurveKeyPair::from_secret(CurveSecretKey::from_bytes(secret)),
+                server_key: CurvePublicKey::from_slice(&server)
+                    .map_err(|_| MechanismError::InvalidConfig("bad ZMQ_CURVE_SERVERKEY"))?,
+            }
+        }
+    };
+    let properties = SocketProperties::new(options.kind.name()).with_routing_id(options.routing_id.clone());
+    let zap = ZapConfig {
+        domain: options.zap_domain.clone(),
+        address: Bytes::copy_from_slice(peer_address.as_bytes()),
+        handler_present: zap_handler_present,
+        enforce_domain: false,
+    };
+    MechanismState::new(Config { properties, zap, security })
 }

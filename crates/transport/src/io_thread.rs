@@ -26,6 +26,23 @@ use crate::net::{self, IpcAddress};
 use crate::options::Options;
 use crate::pipe::{next_pipe_id, pipe_pair, Notify, Pipe, PipeId};
 use crate::stream::Stream;
+use rustzmq_security::{HandshakeFailure, ZapRequest};
+
+/// The inproc name a ZAP handler binds (RFC 27: `inproc://zeromq.zap.01`).
+const ZAP_HANDLER_NAME: &str = "zeromq.zap.01";
+
+/// Takes a complete ZAP reply off the session's ZAP pipe, if one has arrived.
+fn read_zap_reply(session: &mut Session) -> Option<Vec<bytes::Bytes>> {
+    let pipe = session.zap.as_mut()?;
+    while let Some(msg) = pipe.read() {
+        let more = msg.more();
+        session.zap_frames.push(msg.into_bytes());
+        if !more {
+            return Some(std::mem::take(&mut session.zap_frames));
+        }
+    }
+    None
+}
 
 const WAKER: Token = Token(usize::MAX);
 
@@ -131,13 +148,13 @@ impl std::fmt::Debug for IoThreadHandle {
 
 impl IoThreadHandle {
     /// Starts an I/O thread.
-    pub fn spawn(index: usize) -> io::Result<IoThreadHandle> {
+    pub(crate) fn spawn(index: usize, ctx: std::sync::Weak<crate::ctx::CtxInner>) -> io::Result<IoThreadHandle> {
         let poll = Poll::new()?;
         let waker = mio::Waker::new(poll.registry(), WAKER)?;
         let (mailbox, rx) = IoMailbox::new(waker, IoCommand::PipeEvent);
         let thread_mailbox = Arc::clone(&mailbox);
         let thread = std::thread::Builder::new().name(format!("rustzmq-io-{index}")).spawn(move || {
-            IoThread::new(poll, thread_mailbox, rx).run();
+            IoThread::new(poll, thread_mailbox, rx, ctx).run();
         })?;
         Ok(IoThreadHandle { mailbox, thread: Some(thread) })
     }
@@ -187,6 +204,9 @@ struct Session {
     socket_closed: bool,
     /// Handshakes completed so far (more than one: a reconnection).
     handshakes: u32,
+    /// The pipe to the ZAP handler while a request is out, and the reply frames so far.
+    zap: Option<Pipe>,
+    zap_frames: Vec<bytes::Bytes>,
     /// `Engine::frames_received` when the last PING was sent / the peer's TTL was armed.
     ping_mark: u64,
     ttl_mark: u64,
@@ -221,6 +241,8 @@ impl Session {
             reconnect_ivl,
             socket_closed: false,
             handshakes: 0,
+            zap: None,
+            zap_frames: Vec::new(),
             ping_mark: 0,
             ttl_mark: 0,
             pipe_given,
@@ -246,6 +268,8 @@ struct IoThread {
     timers: BinaryHeap<Reverse<(Instant, usize, u64, TimerKind)>>,
     next_token: usize,
     stopping: bool,
+    /// The context, for the inproc registry (ZAP handlers live at `inproc://zeromq.zap.01`).
+    ctx: std::sync::Weak<crate::ctx::CtxInner>,
 }
 
 /// Why a session should be removed after an event.
@@ -255,7 +279,12 @@ enum Outcome {
 }
 
 impl IoThread {
-    fn new(poll: Poll, mailbox: Arc<IoMailbox<IoCommand>>, rx: Receiver<IoCommand>) -> IoThread {
+    fn new(
+        poll: Poll,
+        mailbox: Arc<IoMailbox<IoCommand>>,
+        rx: Receiver<IoCommand>,
+        ctx: std::sync::Weak<crate::ctx::CtxInner>,
+    ) -> IoThread {
         IoThread {
             poll,
             mailbox,
@@ -266,7 +295,41 @@ impl IoThread {
             timers: BinaryHeap::new(),
             next_token: 0,
             stopping: false,
+            ctx,
         }
+    }
+
+    /// The socket bound as the ZAP handler, if any.
+    fn zap_handler(&self) -> Option<Arc<SocketMailbox>> {
+        let ctx = self.ctx.upgrade()?;
+        let registry = ctx.inproc.lock();
+        registry.bound.get(ZAP_HANDLER_NAME).map(|binding| Arc::clone(&binding.mailbox))
+    }
+
+    /// Sends a ZAP request to the handler over a new inproc pipe (as libzmq's session does);
+    /// the reply comes back on that pipe.
+    fn deliver_zap(&mut self, token: usize, request: ZapRequest) {
+        let Some(handler) = self.zap_handler() else {
+            let error = EngineError::Mechanism(rustzmq_security::MechanismError::NoZapHandler);
+            self.engine_failed(token, Some(&error));
+            return;
+        };
+        let Some(Object::Session(session)) = self.objects.get_mut(&token) else { return };
+        let id = next_pipe_id();
+        let io_notify: Arc<dyn Notify> = self.mailbox.clone();
+        let handler_notify: Arc<dyn Notify> = handler.clone();
+        let (mut ours, theirs) = pipe_pair(id, io_notify, handler_notify, 0, 0);
+        let frames = request.to_frames();
+        let last = frames.len().saturating_sub(1);
+        for (index, frame) in frames.into_iter().enumerate() {
+            let mut msg = crate::Msg::from_bytes(frame);
+            msg.set_more(index < last);
+            let _ = ours.write(msg);
+        }
+        ours.flush();
+        handler.send(SocketCommand::Attach(Box::new((theirs, PeerInfo::default()))));
+        self.pipes.insert(id, token);
+        session.zap = Some(ours);
     }
 
     fn run(mut self) {
@@ -474,8 +537,12 @@ impl IoThread {
     }
 
     fn start_engine(&mut self, token: usize, stream: Stream) {
+        let zap_present = {
+            let ctx = self.ctx.upgrade();
+            ctx.is_some_and(|ctx| ctx.inproc.lock().bound.contains_key(ZAP_HANDLER_NAME))
+        };
         let Some(Object::Session(session)) = self.objects.get_mut(&token) else { return };
-        let mut engine = Engine::new(stream, &session.options);
+        let mut engine = Engine::new(stream, &session.options, zap_present);
         if self
             .poll
             .registry()
@@ -496,11 +563,26 @@ impl IoThread {
     fn drive_session(&mut self, token: usize) {
         let mut heartbeat_after = None;
         let mut peer_ttl = None;
+        let mut zap_request = None;
         let outcome = {
             let Some(Object::Session(session)) = self.objects.get_mut(&token) else { return };
+            let zap_result = match (read_zap_reply(session), session.engine.as_mut()) {
+                (Some(frames), Some(engine)) => {
+                    if let Some(pipe) = session.zap.take() {
+                        self.pipes.remove(&pipe.id());
+                    }
+                    engine.zap_reply(&frames)
+                }
+                _ => Ok(()),
+            };
+            if let Err(error) = zap_result {
+                self.engine_failed(token, Some(&error));
+                return;
+            }
             match session.engine.as_mut() {
                 Some(engine) => match engine.drive(session.pipe.as_mut()) {
                     Ok(handshake_done) => {
+                        zap_request = engine.take_zap_request();
                         peer_ttl = engine.take_peer_ttl();
                         if peer_ttl.is_some() {
                             session.ttl_mark = engine.frames_received();
@@ -551,6 +633,9 @@ impl IoThread {
                 None => Ok(()),
             }
         };
+        if let Some(request) = zap_request {
+            self.deliver_zap(token, request);
+        }
         if let Some(interval) = heartbeat_after {
             self.add_timer(token, interval, TimerKind::Heartbeat);
         }
@@ -588,6 +673,10 @@ impl IoThread {
     /// `error` is `None` for a handshake timeout.
     fn engine_failed(&mut self, token: usize, error: Option<&EngineError>) {
         let Some(Object::Session(session)) = self.objects.get_mut(&token) else { return };
+        if let Some(pipe) = session.zap.take() {
+            self.pipes.remove(&pipe.id());
+            session.zap_frames.clear();
+        }
         if let Some(mut engine) = session.engine.take() {
             let _ = self.poll.registry().deregister(engine.source());
             let fd = engine.fd() as u32;
@@ -808,6 +897,13 @@ fn handshake_failure(error: Option<&EngineError>) -> (u16, u32) {
         Some(EngineError::Decode(_)) => ZMTP_UNSPECIFIED,
         Some(EngineError::MechanismMismatch) => ZMTP_MECHANISM_MISMATCH,
         Some(EngineError::IncompatibleSocketType) => ZMTP_INVALID_METADATA,
+        Some(EngineError::Mechanism(error)) => match error.monitor_event() {
+            Some(HandshakeFailure::Protocol(code)) => code,
+            Some(HandshakeFailure::Auth(status)) => return (events::HANDSHAKE_FAILED_AUTH, u32::from(status)),
+            Some(HandshakeFailure::NoDetail) | None => {
+                return (events::HANDSHAKE_FAILED_NO_DETAIL, libc::EFAULT as u32);
+            }
+        },
     };
     (events::HANDSHAKE_FAILED_PROTOCOL, code)
 }

@@ -133,6 +133,34 @@ pub struct Options {
     pub heartbeat_ttl: i32,
     /// ZMQ_HEARTBEAT_TIMEOUT in ms (-1 = the heartbeat interval).
     pub heartbeat_timeout: i32,
+    /// ZMQ_MECHANISM, as the security options set it.
+    pub mechanism: MechanismKind,
+    /// ZMQ_PLAIN_SERVER / ZMQ_CURVE_SERVER: this side is the mechanism's server.
+    pub as_server: bool,
+    /// ZMQ_PLAIN_USERNAME.
+    pub plain_username: Bytes,
+    /// ZMQ_PLAIN_PASSWORD.
+    pub plain_password: Bytes,
+    /// ZMQ_CURVE_PUBLICKEY (32 raw bytes).
+    pub curve_public_key: Option<[u8; 32]>,
+    /// ZMQ_CURVE_SECRETKEY (32 raw bytes).
+    pub curve_secret_key: Option<[u8; 32]>,
+    /// ZMQ_CURVE_SERVERKEY (32 raw bytes).
+    pub curve_server_key: Option<[u8; 32]>,
+    /// ZMQ_ZAP_DOMAIN.
+    pub zap_domain: Bytes,
+}
+
+/// The security mechanism a socket uses (ZMQ_MECHANISM).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MechanismKind {
+    /// ZMQ_NULL.
+    #[default]
+    Null,
+    /// ZMQ_PLAIN.
+    Plain,
+    /// ZMQ_CURVE.
+    Curve,
 }
 
 impl Options {
@@ -165,6 +193,14 @@ impl Options {
             heartbeat_ivl: 0,
             heartbeat_ttl: 0,
             heartbeat_timeout: -1,
+            mechanism: MechanismKind::Null,
+            as_server: false,
+            plain_username: Bytes::new(),
+            plain_password: Bytes::new(),
+            curve_public_key: None,
+            curve_secret_key: None,
+            curve_server_key: None,
+            zap_domain: Bytes::new(),
         }
     }
 
