@@ -1,8 +1,5 @@
-//! [`CurveKeyPair`]: a CurveZMQ key pair, as in the `zmq` crate 0.10.
-//!
-//! The keys are stored as **raw 32-byte binary** values (not Z85 text). CURVE is not available
-//! yet (`has("curve")` is false), so [`CurveKeyPair::new`] fails with `ENOTSUP`, exactly what
-//! the `zmq` crate 0.10 does when its libzmq is built without libsodium.
+//! [`CurveKeyPair`]: a CurveZMQ key pair, as in the `zmq` crate 0.10. The keys are stored as
+//! **raw 32-byte binary** values (not Z85 text); `z85_encode` gives the text form.
 
 #![forbid(unsafe_code)]
 
@@ -18,11 +15,10 @@ pub struct CurveKeyPair {
 }
 
 impl CurveKeyPair {
-    /// Generates a new key pair.
-    ///
-    /// Fails with [`Error::ENOTSUP`] while the library has no CURVE support (see `has("curve")`).
+    /// Generates a new key pair from the operating system's randomness.
     pub fn new() -> Result<CurveKeyPair> {
-        Err(Error::ENOTSUP)
+        let pair = rustzmq_security::CurveKeyPair::generate().map_err(|_| Error::EFAULT)?;
+        Ok(CurveKeyPair { public_key: *pair.public().as_bytes(), secret_key: *pair.secret().as_bytes() })
     }
 }
 
@@ -31,9 +27,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn new_is_not_supported_yet() {
-        assert_eq!(CurveKeyPair::new().unwrap_err(), Error::ENOTSUP);
-        assert_eq!(crate::has("curve"), Some(false));
+    fn new_generates_a_matching_pair() {
+        let pair = CurveKeyPair::new().unwrap();
+        let secret = rustzmq_security::CurveSecretKey::from_bytes(pair.secret_key);
+        assert_eq!(secret.public_key().as_bytes(), &pair.public_key);
+        assert_ne!(CurveKeyPair::new().unwrap().public_key, pair.public_key);
+        assert_eq!(crate::has("curve"), Some(true));
     }
 
     #[test]

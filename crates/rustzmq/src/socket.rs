@@ -5,7 +5,8 @@ use std::os::fd::RawFd;
 use std::os::raw::c_void;
 
 use bytes::Bytes;
-use rustzmq_transport::{Errno, SocketBase, SocketKind};
+use rustzmq_transport::options::MechanismKind;
+use rustzmq_transport::{Errno, Options, SocketBase, SocketKind};
 
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -86,6 +87,26 @@ pub struct Socket {
 impl std::fmt::Debug for Socket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Socket").field("type", &self.inner.socket_type).finish_non_exhaustive()
+    }
+}
+
+/// A string option's value as the `zmq` crate returns it.
+fn text(value: &Bytes) -> std::result::Result<String, Vec<u8>> {
+    String::from_utf8(value.to_vec()).map_err(|e| e.into_bytes())
+}
+
+/// A CURVE key option: 32 raw bytes, or 40 Z85 characters (41 with a trailing NUL), as libzmq
+/// takes it.
+fn curve_key(value: &[u8]) -> Result<[u8; 32]> {
+    let value = value.strip_suffix(&[0]).filter(|v| v.len() == 40).unwrap_or(value);
+    match value.len() {
+        32 => Ok(value.try_into().map_err(|_| Error::EINVAL)?),
+        40 => {
+            let mut key = [0u8; 32];
+            rustzmq_security::z85::decode_into(value, &mut key).map_err(|_| Error::EINVAL)?;
+            Ok(key)
+        }
+        _ => Err(Error::EINVAL),
     }
 }
 
@@ -355,10 +376,19 @@ impl Socket {
         Ok(())
     }
 
-    pending_option!(
-        /// ZMQ_PLAIN_SERVER (PLAIN arrives with the security issue).
-        is_plain_server, set_plain_server, bool, false
-    );
+    /// ZMQ_PLAIN_SERVER: whether this socket is a PLAIN server.
+    pub fn is_plain_server(&self) -> Result<bool> {
+        let base = self.base();
+        Ok(base.options.mechanism == MechanismKind::Plain && base.options.as_server)
+    }
+    /// ZMQ_PLAIN_SERVER: true makes the socket a PLAIN server (false goes back to NULL), for
+    /// later connections.
+    pub fn set_plain_server(&self, value: bool) -> Result<()> {
+        let mut base = self.base_mut();
+        base.options.as_server = value;
+        base.options.mechanism = if value { MechanismKind::Plain } else { MechanismKind::Null };
+        Ok(())
+    }
     pending_option!(
         /// ZMQ_CONFLATE (arrives with the socket-types issue).
         is_conflate, set_conflate, bool, false
@@ -402,10 +432,19 @@ impl Socket {
             .map_err(Error::from)
     }
 
-    absent_option!(
-        /// ZMQ_CURVE_SERVER: EINVAL until CURVE is built (as a libzmq without CURVE).
-        is_curve_server -> bool, set_curve_server(bool)
-    );
+    /// ZMQ_CURVE_SERVER: whether this socket is a CURVE server.
+    pub fn is_curve_server(&self) -> Result<bool> {
+        let base = self.base();
+        Ok(base.options.mechanism == MechanismKind::Curve && base.options.as_server)
+    }
+    /// ZMQ_CURVE_SERVER: selects CURVE with this socket as server (or client), for later
+    /// connections. A server also needs ZMQ_CURVE_SECRETKEY.
+    pub fn set_curve_server(&self, value: bool) -> Result<()> {
+        let mut base = self.base_mut();
+        base.options.as_server = value;
+        base.options.mechanism = MechanismKind::Curve;
+        Ok(())
+    }
     absent_option!(
         /// ZMQ_GSSAPI_SERVER: no GSSAPI.
         is_gssapi_server -> bool, set_gssapi_server(bool)
@@ -611,32 +650,58 @@ impl Socket {
 
     /// ZMQ_MECHANISM.
     pub fn get_mechanism(&self) -> Result<Mechanism> {
-        Ok(Mechanism::ZMQ_NULL)
+        Ok(match self.base().options.mechanism {
+            MechanismKind::Null => Mechanism::ZMQ_NULL,
+            MechanismKind::Plain => Mechanism::ZMQ_PLAIN,
+            MechanismKind::Curve => Mechanism::ZMQ_CURVE,
+        })
     }
 
     /// ZMQ_PLAIN_USERNAME.
     pub fn get_plain_username(&self) -> Result<std::result::Result<String, Vec<u8>>> {
-        Ok(Ok(String::new()))
+        Ok(text(&self.base().options.plain_username))
     }
-    /// ZMQ_PLAIN_USERNAME: `None` keeps NULL; PLAIN itself is not built yet (ENOTSUP).
+    /// ZMQ_PLAIN_USERNAME: `Some` makes the socket a PLAIN client, `None` goes back to NULL.
     pub fn set_plain_username(&self, value: Option<&str>) -> Result<()> {
-        value.map_or(Ok(()), |_| Err(Error::ENOTSUP))
+        self.set_plain_credential(value, |options, v| options.plain_username = v)
     }
     /// ZMQ_PLAIN_PASSWORD.
     pub fn get_plain_password(&self) -> Result<std::result::Result<String, Vec<u8>>> {
-        Ok(Ok(String::new()))
+        Ok(text(&self.base().options.plain_password))
     }
-    /// ZMQ_PLAIN_PASSWORD: `None` keeps NULL; PLAIN itself is not built yet (ENOTSUP).
+    /// ZMQ_PLAIN_PASSWORD: `Some` makes the socket a PLAIN client, `None` goes back to NULL.
     pub fn set_plain_password(&self, value: Option<&str>) -> Result<()> {
-        value.map_or(Ok(()), |_| Err(Error::ENOTSUP))
+        self.set_plain_credential(value, |options, v| options.plain_password = v)
     }
+
+    fn set_plain_credential(&self, value: Option<&str>, store: fn(&mut Options, Bytes)) -> Result<()> {
+        let mut base = self.base_mut();
+        match value {
+            Some(v) if v.len() > 255 => return Err(Error::EINVAL),
+            Some(v) => {
+                store(&mut base.options, Bytes::copy_from_slice(v.as_bytes()));
+                base.options.mechanism = MechanismKind::Plain;
+                base.options.as_server = false;
+            }
+            None => {
+                store(&mut base.options, Bytes::new());
+                base.options.mechanism = MechanismKind::Null;
+            }
+        }
+        Ok(())
+    }
+
     /// ZMQ_ZAP_DOMAIN.
     pub fn get_zap_domain(&self) -> Result<std::result::Result<String, Vec<u8>>> {
-        Ok(Ok(String::new()))
+        Ok(text(&self.base().options.zap_domain))
     }
-    /// ZMQ_ZAP_DOMAIN (ZAP is not built yet: ENOTSUP).
-    pub fn set_zap_domain(&self, _value: &str) -> Result<()> {
-        Err(Error::ENOTSUP)
+    /// ZMQ_ZAP_DOMAIN (at most 255 bytes).
+    pub fn set_zap_domain(&self, value: &str) -> Result<()> {
+        if value.len() > 255 {
+            return Err(Error::EINVAL);
+        }
+        self.base_mut().options.zap_domain = Bytes::copy_from_slice(value.as_bytes());
+        Ok(())
     }
 
     /// ZMQ_LAST_ENDPOINT: the endpoint last bound or connected, with wildcards resolved.
@@ -644,18 +709,44 @@ impl Socket {
         Ok(Ok(self.base().last_endpoint().to_owned()))
     }
 
-    absent_option!(
-        /// ZMQ_CURVE_PUBLICKEY: EINVAL until CURVE is built.
-        get_curve_publickey -> Vec<u8>, set_curve_publickey(&[u8])
-    );
-    absent_option!(
-        /// ZMQ_CURVE_SECRETKEY: EINVAL until CURVE is built.
-        get_curve_secretkey -> Vec<u8>, set_curve_secretkey(&[u8])
-    );
-    absent_option!(
-        /// ZMQ_CURVE_SERVERKEY: EINVAL until CURVE is built.
-        get_curve_serverkey -> Vec<u8>, set_curve_serverkey(&[u8])
-    );
+    /// ZMQ_CURVE_PUBLICKEY (32 raw bytes; zeros until set).
+    pub fn get_curve_publickey(&self) -> Result<Vec<u8>> {
+        Ok(self.base().options.curve_public_key.unwrap_or_default().to_vec())
+    }
+    /// ZMQ_CURVE_PUBLICKEY: 32 raw bytes or 40 Z85 characters; selects CURVE.
+    pub fn set_curve_publickey(&self, value: &[u8]) -> Result<()> {
+        let key = curve_key(value)?;
+        let mut base = self.base_mut();
+        base.options.curve_public_key = Some(key);
+        base.options.mechanism = MechanismKind::Curve;
+        Ok(())
+    }
+    /// ZMQ_CURVE_SECRETKEY (32 raw bytes; zeros until set).
+    pub fn get_curve_secretkey(&self) -> Result<Vec<u8>> {
+        Ok(self.base().options.curve_secret_key.unwrap_or_default().to_vec())
+    }
+    /// ZMQ_CURVE_SECRETKEY: 32 raw bytes or 40 Z85 characters; selects CURVE.
+    pub fn set_curve_secretkey(&self, value: &[u8]) -> Result<()> {
+        let key = curve_key(value)?;
+        let mut base = self.base_mut();
+        base.options.curve_secret_key = Some(key);
+        base.options.mechanism = MechanismKind::Curve;
+        Ok(())
+    }
+    /// ZMQ_CURVE_SERVERKEY (32 raw bytes; zeros until set).
+    pub fn get_curve_serverkey(&self) -> Result<Vec<u8>> {
+        Ok(self.base().options.curve_server_key.unwrap_or_default().to_vec())
+    }
+    /// ZMQ_CURVE_SERVERKEY: 32 raw bytes or 40 Z85 characters; makes the socket a CURVE
+    /// client of the server with that public key.
+    pub fn set_curve_serverkey(&self, value: &[u8]) -> Result<()> {
+        let key = curve_key(value)?;
+        let mut base = self.base_mut();
+        base.options.curve_server_key = Some(key);
+        base.options.mechanism = MechanismKind::Curve;
+        base.options.as_server = false;
+        Ok(())
+    }
     absent_option!(
         /// ZMQ_GSSAPI_PRINCIPAL: no GSSAPI.
         get_gssapi_principal -> std::result::Result<String, Vec<u8>>, set_gssapi_principal(&str)

@@ -327,6 +327,8 @@ impl IoThread {
             let _ = ours.write(msg);
         }
         ours.flush();
+        // Nothing to read yet: this marks our end asleep, so the reply's flush wakes us.
+        let _ = ours.check_read();
         handler.send(SocketCommand::Attach(Box::new((theirs, PeerInfo::default()))));
         self.pipes.insert(id, token);
         session.zap = Some(ours);
