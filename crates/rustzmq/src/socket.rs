@@ -389,10 +389,16 @@ impl Socket {
         base.options.mechanism = if value { MechanismKind::Plain } else { MechanismKind::Null };
         Ok(())
     }
-    pending_option!(
-        /// ZMQ_CONFLATE (arrives with the socket-types issue).
-        is_conflate, set_conflate, bool, false
-    );
+    /// ZMQ_CONFLATE.
+    pub fn is_conflate(&self) -> Result<bool> {
+        Ok(self.base().options.conflate)
+    }
+    /// ZMQ_CONFLATE: a receive returns only the newest queued message (single-frame messages;
+    /// outbound messages are not conflated yet, see docs/compat.md).
+    pub fn set_conflate(&self, value: bool) -> Result<()> {
+        self.base_mut().options.conflate = value;
+        Ok(())
+    }
 
     /// ZMQ_PROBE_ROUTER is write-only in libzmq: the getter always fails with EINVAL.
     pub fn is_probe_router(&self) -> Result<bool> {
@@ -631,9 +637,9 @@ impl Socket {
         /// ZMQ_HEARTBEAT_TIMEOUT (ms to wait for traffic after a PING, -1 = the interval).
         get_heartbeat_timeout, set_heartbeat_timeout, heartbeat_timeout, i32, |v| v >= -1
     );
-    pending_option!(
-        /// ZMQ_CONNECT_TIMEOUT.
-        get_connect_timeout, set_connect_timeout, i32, 0
+    int_option!(
+        /// ZMQ_CONNECT_TIMEOUT (ms a TCP connect may take, 0 = the OS's), for later connects.
+        get_connect_timeout, set_connect_timeout, connect_timeout, i32, |v| v >= 0
     );
 
     /// ZMQ_SOCKS_PROXY (not built yet: always empty).

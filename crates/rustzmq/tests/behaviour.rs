@@ -379,3 +379,20 @@ fn messages_are_zero_copy_across_inproc() {
     assert_eq!(msg.len(), 1 << 20);
     assert_eq!(msg.as_ptr(), address, "the buffer travelled without a copy");
 }
+
+#[test]
+fn conflate_keeps_only_the_newest_message() {
+    let ctx = zmq::Context::new();
+    let pull = ctx.socket(zmq::PULL).unwrap();
+    assert!(!pull.is_conflate().unwrap());
+    pull.set_conflate(true).unwrap();
+    pull.set_rcvtimeo(LONG).unwrap();
+    pull.bind("inproc://conflate").unwrap();
+    let push = ctx.socket(zmq::PUSH).unwrap();
+    push.connect("inproc://conflate").unwrap();
+    for i in 0..10 {
+        push.send(format!("state {i}").as_str(), 0).unwrap();
+    }
+    assert_eq!(pull.recv_string(0).unwrap().unwrap(), "state 9");
+    assert_eq!(pull.recv_bytes(zmq::DONTWAIT), Err(zmq::Error::EAGAIN));
+}

@@ -132,6 +132,8 @@ enum TimerKind {
     HeartbeatTimeout,
     /// The peer's TTL passed without traffic.
     HeartbeatTtl,
+    /// A TCP connect took longer than ZMQ_CONNECT_TIMEOUT.
+    ConnectTimeout,
 }
 
 /// The handle a context keeps to one I/O thread.
@@ -504,6 +506,10 @@ impl IoThread {
                     if self.poll.registry().register(&mut stream, Token(token), Interest::WRITABLE).is_ok() {
                         session.owner.event(events::CONNECT_DELAYED, libc::EINPROGRESS as u32, &session.endpoint);
                         session.connecting = Some(stream);
+                        if let Some(limit) = Options::timeout(session.options.connect_timeout).filter(|t| !t.is_zero())
+                        {
+                            self.add_timer(token, limit, TimerKind::ConnectTimeout);
+                        }
                     } else {
                         self.schedule_reconnect(token);
                     }
@@ -753,6 +759,15 @@ impl IoThread {
                     }
                 }
                 TimerKind::Heartbeat => self.send_heartbeat(token),
+                TimerKind::ConnectTimeout => {
+                    if let Some(Object::Session(session)) = self.objects.get_mut(&token) {
+                        if let Some(mut stream) = session.connecting.take() {
+                            let _ = self.poll.registry().deregister(&mut stream);
+                            session.timer_generation += 1;
+                            self.schedule_reconnect(token);
+                        }
+                    }
+                }
                 TimerKind::HeartbeatTimeout => {
                     if session.engine.as_ref().is_some_and(|e| e.frames_received() == session.ping_mark) {
                         self.engine_failed(token, None);

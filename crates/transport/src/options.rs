@@ -149,6 +149,10 @@ pub struct Options {
     pub curve_server_key: Option<[u8; 32]>,
     /// ZMQ_ZAP_DOMAIN.
     pub zap_domain: Bytes,
+    /// ZMQ_CONNECT_TIMEOUT in ms for a TCP connect (0 = the OS's).
+    pub connect_timeout: i32,
+    /// ZMQ_CONFLATE: keep only the newest inbound message.
+    pub conflate: bool,
 }
 
 /// The security mechanism a socket uses (ZMQ_MECHANISM).
@@ -201,6 +205,8 @@ impl Options {
             curve_secret_key: None,
             curve_server_key: None,
             zap_domain: Bytes::new(),
+            connect_timeout: 0,
+            conflate: false,
         }
     }
 

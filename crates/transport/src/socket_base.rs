@@ -214,6 +214,7 @@ impl SocketBase {
         let deadline = if flags & DONTWAIT != 0 { None } else { Self::deadline(self.options.rcvtimeo) };
         loop {
             match self.pattern.recv() {
+                Ok(msg) if self.options.conflate => return Ok(self.newest(msg)),
                 Ok(msg) => return Ok(msg),
                 Err(Errno::EAGAIN) => {
                     if flags & DONTWAIT != 0 || self.options.rcvtimeo == 0 {
@@ -225,6 +226,18 @@ impl SocketBase {
                 Err(error) => return Err(error),
             }
         }
+    }
+
+    /// ZMQ_CONFLATE: skips to the newest message already queued (libzmq keeps only the last
+    /// one; conflated sockets carry single-frame messages).
+    fn newest(&mut self, mut msg: Msg) -> Msg {
+        while self.pattern.has_in() {
+            match self.pattern.recv() {
+                Ok(newer) => msg = newer,
+                Err(_) => break,
+            }
+        }
+        msg
     }
 
     /// ZMQ_EVENTS: (pollin, pollout).
