@@ -17,20 +17,6 @@ use std::ffi::{CString, NulError};
 use std::fmt;
 use std::string::FromUtf8Error;
 
-/// The Z85 alphabet: base-85 digit → character.
-const ENCODER: &[u8; 85] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
-
-/// Character → base-85 digit, `0xFF` for characters outside the alphabet.
-const DECODER: [u8; 256] = {
-    let mut table = [0xFF_u8; 256];
-    let mut i = 0;
-    while i < ENCODER.len() {
-        table[ENCODER[i] as usize] = i as u8;
-        i += 1;
-    }
-    table
-};
-
 /// Why [`z85_encode`] failed.
 #[derive(Debug)]
 pub enum EncodeError {
@@ -102,20 +88,9 @@ impl error::Error for DecodeError {
 /// The length of `data` must be a multiple of 4, otherwise [`EncodeError::BadLength`]. An empty
 /// input gives an empty string.
 pub fn z85_encode(data: &[u8]) -> Result<String, EncodeError> {
-    if data.len() % 4 != 0 {
-        return Err(EncodeError::BadLength);
-    }
-    let mut out = Vec::with_capacity(data.len() / 4 * 5);
-    for chunk in data.chunks_exact(4) {
-        let mut value = u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-        let mut digits = [0u8; 5];
-        for digit in digits.iter_mut().rev() {
-            *digit = ENCODER[(value % 85) as usize];
-            value /= 85;
-        }
-        out.extend_from_slice(&digits);
-    }
-    Ok(String::from_utf8(out)?)
+    // The one Z85 implementation of the project is rustzmq-security's; only the error type
+    // differs.
+    rustzmq_security::z85::encode(data).map_err(|_| EncodeError::BadLength)
 }
 
 /// Decodes Z85 text (RFC 32) into binary data: 4 bytes for every 5 characters.
@@ -135,25 +110,15 @@ pub fn z85_decode(data: &str) -> Result<Vec<u8>, DecodeError> {
     }
     let mut out = vec![0u8; input.len() / 5 * 4];
     for (group, dest) in input.chunks_exact(5).zip(out.chunks_exact_mut(4)) {
-        match decode_group(group) {
-            Some(value) => dest.copy_from_slice(&value.to_be_bytes()),
-            // libzmq stops at the first bad group and the zmq crate keeps its zeroed buffer.
-            None => break,
+        if rustzmq_security::z85::decode_into(group, dest).is_err() {
+            // The zmq crate's quirk: the rest stays zero-filled, and it is not an error.
+            for byte in dest.iter_mut() {
+                *byte = 0;
+            }
+            break;
         }
     }
     Ok(out)
-}
-
-/// The 32-bit value of 5 Z85 characters, or `None` if one is not in the alphabet or the value
-/// overflows 32 bits (libzmq checks both).
-fn decode_group(group: &[u8]) -> Option<u32> {
-    group.iter().try_fold(0u32, |value, &c| {
-        let digit = DECODER[usize::from(c)];
-        if digit == 0xFF {
-            return None;
-        }
-        value.checked_mul(85)?.checked_add(u32::from(digit))
-    })
 }
 
 #[cfg(test)]
@@ -233,7 +198,8 @@ mod tests {
             state ^= state << 17;
             state
         };
-        let pool: Vec<char> = ENCODER.iter().map(|&c| c as char).chain([' ', '~', '\0', 'é', '€', '𝄞', '"']).collect();
+        let alphabet = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+        let pool: Vec<char> = alphabet.iter().map(|&c| c as char).chain([' ', '~', '\0', 'é', '€', '𝄞', '"']).collect();
         for _ in 0..20_000 {
             let len = (next() % 24) as usize;
             let s: String = (0..len)

@@ -447,15 +447,25 @@ impl Engine {
         result
     }
 
+    /// Writes one received frame to the pipe. `false` when the pipe is full: the frame is
+    /// kept and decoding stops until the socket returns credit. A closing socket's pipe drops
+    /// inbound traffic.
+    fn deliver(&mut self, pipe: &mut Pipe, msg: Msg, wrote: &mut bool) -> bool {
+        match pipe.write(msg) {
+            Ok(()) => *wrote = true,
+            Err(WriteError::Full(msg)) => {
+                self.stalled_frame = Some(msg);
+                return false;
+            }
+            Err(WriteError::Closed(_)) => {}
+        }
+        true
+    }
+
     fn pump_in_inner(&mut self, pipe: &mut Pipe, wrote: &mut bool) -> Result<(), EngineError> {
         if let Some(frame) = self.stalled_frame.take() {
-            match pipe.write(frame) {
-                Ok(()) => *wrote = true,
-                Err(WriteError::Full(frame)) => {
-                    self.stalled_frame = Some(frame);
-                    return Ok(());
-                }
-                Err(WriteError::Closed(_)) => return Ok(()),
+            if !self.deliver(pipe, frame, wrote) {
+                return Ok(());
             }
         }
         if self.raw {
@@ -499,14 +509,8 @@ impl Engine {
                 }
             };
             msg.set_metadata(self.peer_metadata.clone());
-            match pipe.write(msg) {
-                Ok(()) => *wrote = true,
-                Err(WriteError::Full(msg)) => {
-                    self.stalled_frame = Some(msg);
-                    return Ok(());
-                }
-                // The socket is closing: drop inbound traffic.
-                Err(WriteError::Closed(_)) => {}
+            if !self.deliver(pipe, msg, wrote) {
+                return Ok(());
             }
         }
     }
@@ -522,13 +526,8 @@ impl Engine {
                 return Ok(());
             }
             let msg = Msg::from_bytes(self.read_buf.split().freeze());
-            match pipe.write(msg) {
-                Ok(()) => *wrote = true,
-                Err(WriteError::Full(msg)) => {
-                    self.stalled_frame = Some(msg);
-                    return Ok(());
-                }
-                Err(WriteError::Closed(_)) => {}
+            if !self.deliver(pipe, msg, wrote) {
+                return Ok(());
             }
         }
     }
