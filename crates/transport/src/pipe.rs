@@ -98,6 +98,21 @@ pub struct Pipe {
     reading_more: bool,
     /// Who owns the other end, and the id under which it knows this pipe.
     peer_notify: Arc<dyn Notify>,
+    /// Tells the peer this end is gone. Declared last so that it is dropped last: by then both
+    /// ypipe ends above are closed, so the peer's re-check sees the closure.
+    _close_notice: CloseNotice,
+}
+
+/// Notifies the peer when dropped (see [`Pipe`]'s last field).
+struct CloseNotice {
+    notify: Arc<dyn Notify>,
+    id: PipeId,
+}
+
+impl Drop for CloseNotice {
+    fn drop(&mut self) {
+        self.notify.pipe_event(self.id);
+    }
 }
 
 impl std::fmt::Debug for Pipe {
@@ -136,6 +151,7 @@ pub fn pipe_pair(
         writing_more: false,
         frames_in_progress: 0,
         reading_more: false,
+        _close_notice: CloseNotice { notify: Arc::clone(&b_notify), id },
         peer_notify: b_notify,
     };
     let b = Pipe {
@@ -152,6 +168,7 @@ pub fn pipe_pair(
         writing_more: false,
         frames_in_progress: 0,
         reading_more: false,
+        _close_notice: CloseNotice { notify: Arc::clone(&a_notify), id },
         peer_notify: a_notify,
     };
     (a, b)
@@ -280,11 +297,10 @@ impl Pipe {
 
 impl Drop for Pipe {
     fn drop(&mut self) {
-        // An incomplete message must never reach the peer.
+        // An incomplete message must never reach the peer. The peer is told we are gone by
+        // the last field's drop, after both queues are closed.
         self.rollback();
         self.outbound.flush();
-        // Tell the peer we are gone; it will read what was flushed, then see the closure.
-        self.peer_notify.pipe_event(self.id);
     }
 }
 
