@@ -132,12 +132,14 @@ pub fn print_latency(elapsed: Duration, round_trips_ns: &mut [u64]) {
     }
 }
 
-/// The `p`-th percentile (nearest rank) of `sorted`, or 0 when it is empty.
+/// The `p`-th percentile (nearest rank, `p` in steps of 0.1) of `sorted`, or 0 when it is empty.
 pub fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
         return 0;
     }
-    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
+    // In integer per-mille, so that 99.9 % of 1,000 is rank 999 (not 1,000 by rounding).
+    let per_mille = (p * 10.0).round().clamp(0.0, 1000.0) as usize;
+    let rank = (per_mille * sorted.len()).div_ceil(1000);
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 

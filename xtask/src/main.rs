@@ -8,6 +8,8 @@
 //! cargo xtask fuzz <target> [--seconds N]   fuzz one target (default 60 s)
 //! cargo xtask fuzz --all [--seconds N]      fuzz every target in turn
 //! cargo xtask bench [ARGS...]               criterion benches, ARGS go to criterion
+//! cargo xtask bench --compare [--runs N] [--quick]
+//!                                           perf tools, rustzmq against libzmq (compare.rs)
 //! cargo xtask help                          usage text
 //! ```
 //!
@@ -31,6 +33,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{self, Command, ExitCode};
 use std::time::{Duration, Instant};
+
+mod compat;
+
+mod compare;
 
 /// Default per-target fuzzing time for `cargo xtask fuzz`.
 const DEFAULT_FUZZ_SECONDS: u64 = 60;
@@ -64,6 +70,12 @@ Commands:
   fuzz <TARGET> [--seconds N]   Fuzz one target for N seconds (default 60).
   fuzz --all [--seconds N]      Fuzz every target for N seconds each (default 60).
   bench [ARGS...]               Run the criterion benches; ARGS are passed to criterion.
+  bench --compare [--runs N] [--quick]
+                                Build the perf tools (benches/src/bin) against rustzmq and
+                                libzmq and run them alternately, N runs each (default 5;
+                                --quick: 3 runs, small counts, docs untouched); writes the
+                                table into docs/benchmarks.md. Not part of `ci`.
+  compat [--allow-fail NAME]... Run the zmq 0.10.0 crate's tests and zguide examples against rustzmq.
   help                          Print this text.
 
 Fuzzing uses cargo-fuzz (installed on demand) on the stable toolchain via
@@ -90,6 +102,10 @@ enum Task {
         /// Arguments forwarded after `--`.
         args: Vec<String>,
     },
+    /// `bench --compare`: the perf tools, rustzmq against libzmq.
+    BenchCompare(compare::Options),
+    /// `compat`: the `zmq` 0.10.0 crate's tests and examples against rustzmq.
+    Compat(compat::Options),
     /// `help`, `--help` or `-h`.
     Help,
 }
@@ -152,6 +168,8 @@ fn main() -> ExitCode {
         Task::Ci { skip_fuzz } => ci(skip_fuzz),
         Task::Fuzz { selection, seconds } => fuzz(&selection, seconds),
         Task::Bench { args } => bench(&args),
+        Task::Compat(options) => compat::compat(&options),
+        Task::BenchCompare(options) => compare::compare(options),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -185,6 +203,12 @@ fn parse_args(args: &[String]) -> Result<Task, String> {
             Ok(Task::Ci { skip_fuzz })
         }
         "fuzz" => parse_fuzz_args(rest),
+        "compat" => compat::parse_args(rest).map(Task::Compat),
+        // `--compare` (before any `--`) selects the libzmq comparison; anything else goes to
+        // criterion.
+        "bench" if rest.iter().take_while(|a| *a != "--").any(|a| a == "--compare") => {
+            compare::parse_options(rest).map(Task::BenchCompare)
+        }
         "bench" => Ok(Task::Bench {
             // Allow an optional leading `--` (`cargo xtask bench -- --quick`).
             args: match rest.split_first() {
@@ -575,6 +599,22 @@ mod tests {
             Ok(Task::Bench { args: vec!["--quick".to_owned(), "decode".to_owned()] })
         );
         assert_eq!(parse(&["bench"]), Ok(Task::Bench { args: vec![] }));
+        assert_eq!(
+            parse(&["bench", "--compare"]),
+            Ok(Task::BenchCompare(compare::Options { runs: compare::DEFAULT_RUNS, quick: false }))
+        );
+        assert_eq!(
+            parse(&["bench", "--quick", "--compare"]),
+            Ok(Task::BenchCompare(compare::Options { runs: compare::QUICK_RUNS, quick: true }))
+        );
+        assert_eq!(
+            parse(&["bench", "--compare", "--runs", "9"]),
+            Ok(Task::BenchCompare(compare::Options { runs: 9, quick: false }))
+        );
+        assert!(parse(&["bench", "--compare", "--bogus"]).is_err());
+        // `--quick` alone still goes to criterion, and so does `--compare` after `--`.
+        assert_eq!(parse(&["bench", "--quick"]), Ok(Task::Bench { args: vec!["--quick".to_owned()] }));
+        assert_eq!(parse(&["bench", "--", "--compare"]), Ok(Task::Bench { args: vec!["--compare".to_owned()] }));
         assert_eq!(parse(&["help"]), Ok(Task::Help));
         assert_eq!(parse(&["--help"]), Ok(Task::Help));
         assert!(parse(&[]).is_err());
