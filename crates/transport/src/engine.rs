@@ -29,6 +29,8 @@ use crate::stream::Stream;
 
 /// Bytes read from the socket per `read` call.
 const READ_CHUNK: usize = 64 * 1024;
+/// The largest single read (for the rest of a large frame).
+const MAX_READ: usize = 2 * 1024 * 1024;
 /// Stop pulling from the pipe once this much is encoded and unwritten.
 const WRITE_BATCH: usize = 256 * 1024;
 
@@ -84,7 +86,6 @@ pub struct Engine {
     version: Version,
     decoder: Decoder,
     read_buf: BytesMut,
-    scratch: Box<[u8]>,
     encoder: Encoder,
     peer_metadata: Option<Arc<Metadata>>,
     peer_address: String,
@@ -144,7 +145,6 @@ impl Engine {
             version: Version::V3_1,
             decoder: Decoder::new(limits),
             read_buf: BytesMut::with_capacity(READ_CHUNK),
-            scratch: vec![0u8; READ_CHUNK].into_boxed_slice(),
             encoder,
             peer_metadata: None,
             peer_address,
@@ -251,21 +251,33 @@ impl Engine {
         if !self.may_read {
             return Ok(false);
         }
-        loop {
-            match self.stream.read(&mut self.scratch) {
-                Ok(0) => return Err(EngineError::Io(io::ErrorKind::UnexpectedEof.into())),
+        // Read straight into the buffer. A large frame whose header is in (and passed the
+        // limits) is read up to its end in one call, so its body lands in one allocation and
+        // is never copied again; the read size is capped so that a peer's claim alone never
+        // makes us allocate more than MAX_READ.
+        let want = match self.decoder.pending_body_len() {
+            Some(body) if body > self.read_buf.len() => (body - self.read_buf.len()).clamp(READ_CHUNK, MAX_READ),
+            _ => READ_CHUNK,
+        };
+        let start = self.read_buf.len();
+        self.read_buf.resize(start + want, 0);
+        let result = loop {
+            match self.stream.read(&mut self.read_buf[start..]) {
+                Ok(0) => break Err(EngineError::Io(io::ErrorKind::UnexpectedEof.into())),
                 Ok(n) => {
-                    self.read_buf.extend_from_slice(&self.scratch[..n]);
+                    self.read_buf.truncate(start + n);
                     return Ok(true);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.may_read = false;
-                    return Ok(false);
+                    break Ok(false);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
+                Err(e) => break Err(e.into()),
             }
-        }
+        };
+        self.read_buf.truncate(start);
+        result
     }
 
     fn handshake(&mut self) -> Result<(), EngineError> {
