@@ -396,3 +396,28 @@ fn conflate_keeps_only_the_newest_message() {
     assert_eq!(pull.recv_string(0).unwrap().unwrap(), "state 9");
     assert_eq!(pull.recv_bytes(zmq::DONTWAIT), Err(zmq::Error::EAGAIN));
 }
+
+#[test]
+fn a_bound_socket_closed_with_queued_messages_still_delivers_them() {
+    let ctx = zmq::Context::new();
+    let push = ctx.socket(zmq::PUSH).unwrap();
+    push.set_sndhwm(0).unwrap();
+    push.bind("tcp://127.0.0.1:*").unwrap();
+    let endpoint = push.get_last_endpoint().unwrap().unwrap();
+    let pull = ctx.socket(zmq::PULL).unwrap();
+    pull.set_rcvtimeo(LONG).unwrap();
+    pull.connect(&endpoint).unwrap();
+    push.send("first", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"first");
+    // Far more than the socket buffers hold, then close at once: the accepted connection
+    // must linger until all of it is written (closing the listener must not cut it).
+    let filler = [0u8; 1020];
+    for i in 0..50_000u32 {
+        push.send_multipart([&i.to_be_bytes()[..], &filler[..]], 0).unwrap();
+    }
+    drop(push);
+    for i in 0..50_000u32 {
+        assert_eq!(pull.recv_bytes(0).unwrap(), i.to_be_bytes());
+        assert_eq!(pull.recv_bytes(0).unwrap().len(), 1020);
+    }
+}

@@ -392,7 +392,10 @@ impl IoThread {
                             .objects
                             .iter()
                             .filter_map(|(t, o)| match o {
-                                Object::Session(s) if s.listener_id == Some(id) => Some(*t),
+                                // Unbind ends the listener's connections at once; when the
+                                // socket is closing they linger instead (SocketClosing came
+                                // first), so queued messages still go out.
+                                Object::Session(s) if s.listener_id == Some(id) && !s.socket_closed => Some(*t),
                                 _ => None,
                             })
                             .collect();
