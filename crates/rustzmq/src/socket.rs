@@ -134,21 +134,6 @@ macro_rules! int_option {
     };
 }
 
-/// Generates a pair for an option rustzmq stores but whose feature is not built yet:
-/// the getter reports libzmq's default, the setter fails with ENOTSUP (see docs/compat.md).
-macro_rules! pending_option {
-    ($(#[$doc:meta])* $get:ident, $set:ident, $ty:ty, $default:expr) => {
-        $(#[$doc])*
-        pub fn $get(&self) -> Result<$ty> {
-            Ok($default)
-        }
-        $(#[$doc])*
-        pub fn $set(&self, _value: $ty) -> Result<()> {
-            Err(Error::ENOTSUP)
-        }
-    };
-}
-
 /// Generates a pair for an option this build does not have at all (like a libzmq built
 /// without CURVE or GSSAPI): both fail with EINVAL, as libzmq does.
 macro_rules! absent_option {
@@ -508,13 +493,13 @@ impl Socket {
         Ok(())
     }
 
-    pending_option!(
-        /// ZMQ_RATE (multicast; no pgm transport).
-        get_rate, set_rate, i32, 100
+    int_option!(
+        /// ZMQ_RATE (stored, as libzmq does without a multicast transport).
+        get_rate, set_rate, rate, i32, |v| v > 0
     );
-    pending_option!(
-        /// ZMQ_RECOVERY_IVL (multicast; no pgm transport).
-        get_recovery_ivl, set_recovery_ivl, i32, 10_000
+    int_option!(
+        /// ZMQ_RECOVERY_IVL (stored, as libzmq does without a multicast transport).
+        get_recovery_ivl, set_recovery_ivl, recovery_ivl, i32, |v| v >= 0
     );
 
     int_option!(
@@ -564,9 +549,9 @@ impl Socket {
         Ok(events)
     }
 
-    pending_option!(
-        /// ZMQ_MULTICAST_HOPS (multicast; no pgm transport).
-        get_multicast_hops, set_multicast_hops, i32, 1
+    int_option!(
+        /// ZMQ_MULTICAST_HOPS (stored, as libzmq does without a multicast transport).
+        get_multicast_hops, set_multicast_hops, multicast_hops, i32, |v| v > 0
     );
 
     int_option!(
@@ -644,14 +629,13 @@ impl Socket {
 
     /// ZMQ_SOCKS_PROXY (not built yet: always empty).
     pub fn get_socks_proxy(&self) -> Result<std::result::Result<String, Vec<u8>>> {
-        Ok(Ok(String::new()))
+        Ok(text(&self.base().options.socks_proxy))
     }
-    /// ZMQ_SOCKS_PROXY: clearing it works; setting one is not built yet (ENOTSUP).
+    /// ZMQ_SOCKS_PROXY (`None` clears it). rustzmq has no SOCKS client yet: while a proxy is
+    /// set, tcp connects fail with ENOTSUP rather than bypass it.
     pub fn set_socks_proxy(&self, value: Option<&str>) -> Result<()> {
-        match value {
-            None => Ok(()),
-            Some(_) => Err(Error::ENOTSUP),
-        }
+        self.base_mut().options.socks_proxy = Bytes::copy_from_slice(value.unwrap_or("").as_bytes());
+        Ok(())
     }
 
     /// ZMQ_MECHANISM.

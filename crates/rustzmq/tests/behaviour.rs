@@ -421,3 +421,30 @@ fn a_bound_socket_closed_with_queued_messages_still_delivers_them() {
         assert_eq!(pull.recv_bytes(0).unwrap().len(), 1020);
     }
 }
+
+#[test]
+fn disconnect_detaches_the_endpoint_at_once() {
+    let ctx = zmq::Context::new();
+    let (pull, endpoint) = pull_bound(&ctx, "tcp://127.0.0.1:*");
+    for kind in [zmq::REQ, zmq::PUSH, zmq::DEALER] {
+        let sender = ctx.socket(kind).unwrap();
+        sender.set_linger(0).unwrap();
+        sender.connect(&endpoint).unwrap();
+        sender.disconnect(&endpoint).unwrap();
+        assert_eq!(sender.send("foo", zmq::DONTWAIT), Err(zmq::Error::EAGAIN), "{kind:?}");
+    }
+    drop(pull);
+}
+
+#[test]
+fn socks_proxy_is_stored_and_tcp_connects_refuse_to_bypass_it() {
+    let ctx = zmq::Context::new();
+    let socket = ctx.socket(zmq::PUSH).unwrap();
+    socket.set_socks_proxy(Some("127.0.0.1:1080")).unwrap();
+    assert_eq!(socket.get_socks_proxy().unwrap().unwrap(), "127.0.0.1:1080");
+    assert_eq!(socket.connect("tcp://127.0.0.1:5555"), Err(zmq::Error::ENOTSUP));
+    socket.set_socks_proxy(None).unwrap();
+    assert_eq!(socket.get_socks_proxy().unwrap().unwrap(), "");
+    socket.set_rate(200).unwrap();
+    assert_eq!(socket.get_rate().unwrap(), 200);
+}

@@ -57,8 +57,9 @@ pub enum IoCommand {
     /// Close a listener (unbind or socket close) and the connections it accepted; the
     /// sender, if any, is told once the port or path is free again.
     CloseListener(u64, Option<crossbeam_channel::Sender<()>>),
-    /// Close a connecting session (disconnect).
-    CloseSession(u64),
+    /// Close a connecting session (disconnect); the sender, if any, is told once it is gone
+    /// (its pipe's closure is then already in the socket's mailbox).
+    CloseSession(u64, Option<crossbeam_channel::Sender<()>>),
     /// A socket is closing: its sessions finish sending within `linger` ms (-1 = forever).
     SocketClosing {
         /// The socket.
@@ -407,9 +408,12 @@ impl IoThread {
                         let _ = done.send(());
                     }
                 }
-                IoCommand::CloseSession(id) => {
+                IoCommand::CloseSession(id, done) => {
                     if let Some(token) = self.by_id.remove(&id) {
                         self.remove_session(token);
+                    }
+                    if let Some(done) = done {
+                        let _ = done.send(());
                     }
                 }
                 IoCommand::SocketClosing { socket_id, linger } => self.socket_closing(socket_id, linger),
@@ -620,7 +624,7 @@ impl IoThread {
                                     id,
                                     io_notify,
                                     socket_notify,
-                                    Options::hwm(session.options.rcvhwm),
+                                    session.options.inbound_hwm(),
                                     Options::hwm(session.options.sndhwm),
                                 );
                                 // ZMQ_PROBE_ROUTER: the socket may be idle, but in libzmq the

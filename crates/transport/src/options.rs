@@ -153,6 +153,14 @@ pub struct Options {
     pub connect_timeout: i32,
     /// ZMQ_CONFLATE: keep only the newest inbound message.
     pub conflate: bool,
+    /// ZMQ_RATE (stored: no multicast transport).
+    pub rate: i32,
+    /// ZMQ_RECOVERY_IVL (stored: no multicast transport).
+    pub recovery_ivl: i32,
+    /// ZMQ_MULTICAST_HOPS (stored: no multicast transport).
+    pub multicast_hops: i32,
+    /// ZMQ_SOCKS_PROXY (empty: none). rustzmq has no SOCKS client: tcp connects fail while set.
+    pub socks_proxy: Bytes,
 }
 
 /// The security mechanism a socket uses (ZMQ_MECHANISM).
@@ -207,6 +215,10 @@ impl Options {
             zap_domain: Bytes::new(),
             connect_timeout: 0,
             conflate: false,
+            rate: 100,
+            recovery_ivl: 10_000,
+            multicast_hops: 1,
+            socks_proxy: Bytes::new(),
         }
     }
 
@@ -218,6 +230,17 @@ impl Options {
     /// The high-water mark as a pipe limit (0 = none).
     pub fn hwm(value: i32) -> u64 {
         u64::try_from(value).unwrap_or(0)
+    }
+
+    /// The limit of the pipe carrying messages to this socket: RCVHWM, or none with
+    /// ZMQ_CONFLATE (libzmq's conflating pipe never blocks its writer; the socket keeps the
+    /// newest message).
+    pub fn inbound_hwm(&self) -> u64 {
+        if self.conflate {
+            0
+        } else {
+            Options::hwm(self.rcvhwm)
+        }
     }
 }
 

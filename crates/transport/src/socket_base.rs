@@ -229,9 +229,14 @@ impl SocketBase {
     }
 
     /// ZMQ_CONFLATE: skips to the newest message already queued (libzmq keeps only the last
-    /// one; conflated sockets carry single-frame messages).
+    /// one; conflated sockets carry single-frame messages). Bounded, so that a sender faster
+    /// than this loop cannot keep the call from returning.
     fn newest(&mut self, mut msg: Msg) -> Msg {
-        while self.pattern.has_in() {
+        const MAX_SKIPPED: usize = 4096;
+        for _ in 0..MAX_SKIPPED {
+            if !self.pattern.has_in() {
+                break;
+            }
             match self.pattern.recv() {
                 Ok(newer) => msg = newer,
                 Err(_) => break,
@@ -351,7 +356,7 @@ impl SocketBase {
                     mailbox: Arc::clone(&self.mailbox),
                     socket_id: self.id,
                     sndhwm: self.options.sndhwm,
-                    rcvhwm: self.options.rcvhwm,
+                    rcvhwm: if self.options.conflate { 0 } else { self.options.rcvhwm },
                     routing_id: self.options.routing_id.clone(),
                 },
             );
@@ -371,6 +376,8 @@ impl SocketBase {
     pub fn connect(&mut self, endpoint_str: &str) -> ZResult<()> {
         self.process_commands()?;
         let address = match endpoint::parse_connect(endpoint_str)? {
+            // No SOCKS client: going around a configured proxy would be worse than failing.
+            Endpoint::Tcp(_) if !self.options.socks_proxy.is_empty() => return Err(Errno::ENOTSUP),
             Endpoint::Tcp(address) => ConnectAddress::Tcp(address),
             Endpoint::Ipc(IpcPath::File(path)) => ConnectAddress::Ipc(IpcAddress::File(path)),
             Endpoint::Ipc(IpcPath::Abstract(name)) => ConnectAddress::Ipc(IpcAddress::Abstract(name)),
@@ -389,7 +396,7 @@ impl SocketBase {
                     own,
                     io_notify,
                     Options::hwm(self.options.sndhwm),
-                    Options::hwm(self.options.rcvhwm),
+                    self.options.inbound_hwm(),
                 );
                 socket_end = Some(ours);
                 session_end = Some(theirs);
@@ -487,7 +494,12 @@ impl SocketBase {
         let position = self.connects.iter().position(|(e, _)| e == endpoint_str).ok_or(Errno::ENOENT)?;
         let (_, connected) = self.connects.remove(position);
         if let Connected::Session { io, id } = connected {
-            self.ctx.send_to_io_thread(io, IoCommand::CloseSession(id));
+            // As libzmq, the endpoint's pipe is gone when disconnect returns: wait (briefly)
+            // for the session to close, then handle its pipe's closure.
+            let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+            self.ctx.send_to_io_thread(io, IoCommand::CloseSession(id, Some(done_tx)));
+            let _ = done_rx.recv_timeout(Duration::from_secs(1));
+            let _ = self.process_commands();
         }
         Ok(())
     }
