@@ -21,7 +21,8 @@ use std::time::Instant;
 const TIMEOUT_MS: i32 = 10_000;
 /// Runs per implementation.
 const RUNS: usize = 3;
-const USAGE: &str = "usage: compare_libzmq [message-count (default 2000000, at least 2)] [message-size (default 64)]";
+const USAGE: &str =
+    "usage: compare_libzmq [message-count (default 2000000, at least 2)] [message-size (default 64)] [curve]";
 
 /// The same workload for an implementation of the `zmq` crate's API: `$zmq` is the crate
 /// (`rustzmq` or `libzmq`), both used through identical source code.
@@ -31,9 +32,19 @@ macro_rules! push_pull_workload {
             use super::*;
 
             /// One run: returns messages per second (and the HWMs in effect, to show they match).
-            pub(crate) fn run(count: usize, size: usize) -> Result<(f64, String), String> {
+            pub(crate) fn run(count: usize, size: usize, curve: bool) -> Result<(f64, String), String> {
                 let ctx = ::$zmq::Context::new();
                 let pull = ctx.socket(::$zmq::PULL).map_err(|e| format!("PULL socket: {e}"))?;
+                // With CURVE, every message is boxed by the sender and opened by the receiver.
+                let keys = if curve {
+                    let server = ::$zmq::CurveKeyPair::new().map_err(|e| format!("server keys: {e}"))?;
+                    let client = ::$zmq::CurveKeyPair::new().map_err(|e| format!("client keys: {e}"))?;
+                    pull.set_curve_server(true).map_err(|e| format!("curve server: {e}"))?;
+                    pull.set_curve_secretkey(&server.secret_key).map_err(|e| format!("server key: {e}"))?;
+                    Some((server.public_key, client.public_key, client.secret_key))
+                } else {
+                    None
+                };
                 pull.set_rcvtimeo(TIMEOUT_MS).map_err(|e| format!("PULL rcvtimeo: {e}"))?;
                 pull.bind("tcp://127.0.0.1:*").map_err(|e| format!("PULL bind: {e}"))?;
                 let endpoint = pull
@@ -45,6 +56,11 @@ macro_rules! push_pull_workload {
                 let sender = thread::spawn(move || -> Result<String, String> {
                     let push = sender_ctx.socket(::$zmq::PUSH).map_err(|e| format!("PUSH socket: {e}"))?;
                     push.set_sndtimeo(TIMEOUT_MS).map_err(|e| format!("PUSH sndtimeo: {e}"))?;
+                    if let Some((server_public, public, secret)) = keys {
+                        push.set_curve_serverkey(&server_public).map_err(|e| format!("server key: {e}"))?;
+                        push.set_curve_publickey(&public).map_err(|e| format!("client key: {e}"))?;
+                        push.set_curve_secretkey(&secret).map_err(|e| format!("client key: {e}"))?;
+                    }
                     push.connect(&endpoint).map_err(|e| format!("PUSH connect: {e}"))?;
                     let hwm = push.get_sndhwm().map_err(|e| format!("PUSH sndhwm: {e}"))?;
                     let payload = vec![b'x'; size];
@@ -87,9 +103,11 @@ fn main() -> ExitCode {
 
 fn compare() -> Result<(), String> {
     let (count, size) = parse_args()?;
+    let curve = std::env::args().nth(3).is_some_and(|a| a == "curve");
     let (major, minor, patch) = libzmq::version();
     println!(
-        "PUSH -> PULL over tcp://127.0.0.1, {} messages of {size} bytes, {RUNS} runs each, alternating",
+        "PUSH -> PULL over tcp://127.0.0.1{}, {} messages of {size} bytes, {RUNS} runs each, alternating",
+        if curve { " with CURVE" } else { "" },
         thousands(count as f64)
     );
     println!("libzmq {major}.{minor}.{patch} (system library) vs rustzmq {}", env!("CARGO_PKG_VERSION"));
@@ -97,10 +115,10 @@ fn compare() -> Result<(), String> {
     let mut rust_rates = Vec::with_capacity(RUNS);
     let mut c_rates = Vec::with_capacity(RUNS);
     for round in 1..=RUNS {
-        let (rate, hwm) = on_rustzmq::run(count, size).map_err(|e| format!("rustzmq run {round}: {e}"))?;
+        let (rate, hwm) = on_rustzmq::run(count, size, curve).map_err(|e| format!("rustzmq run {round}: {e}"))?;
         report(round, "rustzmq", rate, size, &hwm);
         rust_rates.push(rate);
-        let (rate, hwm) = on_libzmq::run(count, size).map_err(|e| format!("libzmq run {round}: {e}"))?;
+        let (rate, hwm) = on_libzmq::run(count, size, curve).map_err(|e| format!("libzmq run {round}: {e}"))?;
         report(round, "libzmq", rate, size, &hwm);
         c_rates.push(rate);
     }
@@ -137,7 +155,7 @@ fn parse_args() -> Result<(usize, usize), String> {
     };
     let count = next("message count", 2_000_000)?;
     let size = next("message size", 64)?;
-    if count < 2 || args.next().is_some() {
+    if count < 2 || args.next().is_some_and(|extra| extra != "curve") {
         return Err(USAGE.to_owned());
     }
     Ok((count, size))
