@@ -378,10 +378,11 @@ impl Socket {
     pub fn is_conflate(&self) -> Result<bool> {
         Ok(self.base().options.conflate)
     }
-    /// ZMQ_CONFLATE: a receive returns only the newest queued message (single-frame messages;
-    /// outbound messages are not conflated yet, see docs/compat.md).
+    /// ZMQ_CONFLATE: inbound connections never block their senders and a receive returns the
+    /// newest queued message (single-frame messages; outbound messages are not conflated yet,
+    /// see docs/compat.md). Takes effect on existing connections too.
     pub fn set_conflate(&self, value: bool) -> Result<()> {
-        self.base_mut().options.conflate = value;
+        self.base_mut().set_conflate(value);
         Ok(())
     }
 

@@ -448,3 +448,32 @@ fn socks_proxy_is_stored_and_tcp_connects_refuse_to_bypass_it() {
     socket.set_rate(200).unwrap();
     assert_eq!(socket.get_rate().unwrap(), 200);
 }
+
+#[test]
+fn conflating_receiver_does_not_stall_a_fast_sender() {
+    // The zmq crate's test_conflating_receiver: CONFLATE set after bind, a sender looping.
+    within(Duration::from_secs(20), || {
+        let ctx = zmq::Context::new();
+        let receiver = ctx.socket(zmq::PULL).unwrap();
+        receiver.bind("tcp://127.0.0.1:*").unwrap();
+        let endpoint = receiver.get_last_endpoint().unwrap().unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sender = {
+            let stop = std::sync::Arc::clone(&stop);
+            let ctx = ctx.clone();
+            std::thread::spawn(move || {
+                let sender = ctx.socket(zmq::PUSH).unwrap();
+                sender.connect(&endpoint).unwrap();
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    sender.send("bar", 0).expect("send failed");
+                }
+            })
+        };
+        receiver.set_conflate(true).unwrap();
+        for _ in 0..100 {
+            assert_eq!(receiver.recv_bytes(0).unwrap(), b"bar");
+        }
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        sender.join().unwrap();
+    });
+}

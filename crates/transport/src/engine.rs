@@ -105,6 +105,8 @@ pub struct Engine {
     peer_ttl: Option<std::time::Duration>,
     /// The session has been told the connection is ready.
     announced: bool,
+    /// ZMQ_CONFLATE: when the pipe is full, keep reading and keep only the newest message.
+    conflate: bool,
     /// PUB/XPUB: ZMTP 3.1 SUBSCRIBE/CANCEL commands rebuilt as `0x01`/`0x00` + prefix
     /// messages, carved from this buffer (no allocation per subscription).
     subscription_buf: BytesMut,
@@ -156,6 +158,7 @@ impl Engine {
             frames_received: 0,
             peer_ttl: None,
             announced: false,
+            conflate: false,
             subscription_buf: BytesMut::new(),
             out_more: false,
         }
@@ -179,6 +182,11 @@ impl Engine {
             // A failure to box would also fail the next message; the caller notices then.
             let _ = self.send_command(&Command::Ping { ttl, context: Bytes::new() });
         }
+    }
+
+    /// Sets ZMQ_CONFLATE (the socket may change it after the connection started).
+    pub fn set_conflate(&mut self, conflate: bool) {
+        self.conflate = conflate;
     }
 
     /// Whether this is a STREAM socket's raw connection.
@@ -466,8 +474,11 @@ impl Engine {
         match pipe.write(msg) {
             Ok(()) => *wrote = true,
             Err(WriteError::Full(msg)) => {
+                // A conflating socket never blocks its peer: the newest message waits in
+                // place of any older one (conflated messages are single frames).
+                let conflating = self.conflate && !msg.more();
                 self.stalled_frame = Some(msg);
-                return false;
+                return conflating;
             }
             Err(WriteError::Closed(_)) => {}
         }

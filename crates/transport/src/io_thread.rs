@@ -537,8 +537,16 @@ impl IoThread {
     fn finish_connect(&mut self, token: usize) {
         let Some(Object::Session(session)) = self.objects.get_mut(&token) else { return };
         let Some(mut stream) = session.connecting.take() else { return };
+        let connected = match (stream.take_error(), stream.peer_addr()) {
+            (Ok(None), Ok(_)) => true,
+            // A spurious wake-up: the connect is still in progress, keep waiting for it.
+            (Ok(None), Err(e)) if e.kind() == io::ErrorKind::NotConnected => {
+                session.connecting = Some(stream);
+                return;
+            }
+            _ => false,
+        };
         let _ = self.poll.registry().deregister(&mut stream);
-        let connected = matches!(stream.take_error(), Ok(None)) && stream.peer_addr().is_ok();
         if connected {
             use std::os::fd::AsRawFd;
             session.owner.event(events::CONNECTED, stream.as_raw_fd() as u32, &session.endpoint);
@@ -595,7 +603,10 @@ impl IoThread {
                 return;
             }
             match session.engine.as_mut() {
-                Some(engine) => match engine.drive(session.pipe.as_mut()) {
+                Some(engine) => match {
+                    engine.set_conflate(session.owner.conflate());
+                    engine.drive(session.pipe.as_mut())
+                } {
                     Ok(handshake_done) => {
                         zap_request = engine.take_zap_request();
                         peer_ttl = engine.take_peer_ttl();

@@ -92,6 +92,8 @@ pub struct SocketMailbox {
     /// libzmq emits monitor events straight from the I/O threads; so do we, under this lock
     /// (taken only when an event happens, never per message).
     monitor: parking_lot::Mutex<Option<Monitor>>,
+    /// ZMQ_CONFLATE as the socket has it now (sessions read it; it may be set after bind).
+    conflate: AtomicBool,
 }
 
 impl std::fmt::Debug for SocketMailbox {
@@ -104,7 +106,15 @@ impl SocketMailbox {
     /// A new mailbox and its receiving side.
     pub fn new() -> std::io::Result<(Arc<SocketMailbox>, Receiver<SocketCommand>)> {
         let (tx, rx) = crossbeam_channel::unbounded();
-        Ok((Arc::new(SocketMailbox { tx, signaler: Signaler::new()?, monitor: parking_lot::Mutex::new(None) }), rx))
+        Ok((
+            Arc::new(SocketMailbox {
+                tx,
+                signaler: Signaler::new()?,
+                monitor: parking_lot::Mutex::new(None),
+                conflate: AtomicBool::new(false),
+            }),
+            rx,
+        ))
     }
 
     /// Starts sending the events in `mask` to `socket` (a PAIR bound to the monitor
@@ -114,6 +124,16 @@ impl SocketMailbox {
         if let Some(mut previous) = previous {
             send_event(&mut previous, events::MONITOR_STOPPED, 0, "");
         }
+    }
+
+    /// Whether the socket conflates its inbound messages.
+    pub fn conflate(&self) -> bool {
+        self.conflate.load(Ordering::Relaxed)
+    }
+
+    /// Sets ZMQ_CONFLATE for the socket's sessions.
+    pub fn set_conflate(&self, conflate: bool) {
+        self.conflate.store(conflate, Ordering::Relaxed);
     }
 
     /// Reports a monitor event, if a monitor wants it.

@@ -232,7 +232,7 @@ impl SocketBase {
     /// one; conflated sockets carry single-frame messages). Bounded, so that a sender faster
     /// than this loop cannot keep the call from returning.
     fn newest(&mut self, mut msg: Msg) -> Msg {
-        const MAX_SKIPPED: usize = 4096;
+        const MAX_SKIPPED: usize = 64;
         for _ in 0..MAX_SKIPPED {
             if !self.pattern.has_in() {
                 break;
@@ -266,6 +266,12 @@ impl SocketBase {
             }
         }
         Ok(())
+    }
+
+    /// Sets ZMQ_CONFLATE, for this socket and the sessions already running.
+    pub fn set_conflate(&mut self, conflate: bool) {
+        self.options.conflate = conflate;
+        self.mailbox.set_conflate(conflate);
     }
 
     /// The context this socket belongs to.
