@@ -185,8 +185,9 @@ impl Engine {
     }
 
     /// Sets ZMQ_CONFLATE (the socket may change it after the connection started).
-    pub fn set_conflate(&mut self, conflate: bool) {
+    pub fn with_conflate(&mut self, conflate: bool) -> &mut Engine {
         self.conflate = conflate;
+        self
     }
 
     /// Whether this is a STREAM socket's raw connection.

@@ -603,10 +603,7 @@ impl IoThread {
                 return;
             }
             match session.engine.as_mut() {
-                Some(engine) => match {
-                    engine.set_conflate(session.owner.conflate());
-                    engine.drive(session.pipe.as_mut())
-                } {
+                Some(engine) => match engine.with_conflate(session.owner.conflate()).drive(session.pipe.as_mut()) {
                     Ok(handshake_done) => {
                         zap_request = engine.take_zap_request();
                         peer_ttl = engine.take_peer_ttl();
