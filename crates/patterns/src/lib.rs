@@ -21,6 +21,8 @@ mod req_rep;
 mod routing_id;
 mod slots;
 mod stream;
+#[cfg(test)]
+mod test_pipes;
 mod trie;
 mod xpub;
 mod xsub;

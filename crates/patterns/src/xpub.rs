@@ -352,40 +352,13 @@ impl Pattern for Pub {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rustzmq_transport::pipe::{pipe_pair, Notify};
-    use std::sync::Arc;
-
-    struct Quiet;
-    impl Notify for Quiet {
-        fn pipe_event(&self, _id: PipeId) {}
-    }
-
-    /// A pipe into the pattern, and the subscriber's end.
-    fn connect(pattern: &mut dyn Pattern, id: PipeId, hwm: u64) -> Pipe {
-        let (ours, theirs) = pipe_pair(id, Arc::new(Quiet), Arc::new(Quiet), hwm, 0);
-        pattern.attach(ours, &PeerInfo::default());
-        theirs
-    }
-
-    fn msg(data: &[u8], more: bool) -> Msg {
-        let mut msg = Msg::from_bytes(Bytes::copy_from_slice(data));
-        msg.set_more(more);
-        msg
-    }
+    use crate::test_pipes::{connect, drain, msg, recv_all};
 
     /// The subscriber sends one frame upstream; the socket is told.
     fn upstream(pattern: &mut dyn Pattern, peer: &mut Pipe, data: &[u8]) {
         peer.write(msg(data, false)).unwrap();
         peer.flush();
         pattern.pipe_event(peer.id());
-    }
-
-    fn drain(peer: &mut Pipe) -> Vec<Vec<u8>> {
-        std::iter::from_fn(|| peer.read()).map(|m| m.data().to_vec()).collect()
-    }
-
-    fn recv_all(pattern: &mut dyn Pattern) -> Vec<Vec<u8>> {
-        std::iter::from_fn(|| pattern.recv().ok()).map(|m| m.data().to_vec()).collect()
     }
 
     fn on(option: i32, pattern: &mut dyn Pattern) {
