@@ -6,26 +6,8 @@ use std::time::{Duration, Instant};
 
 use rustzmq as zmq;
 
-const TIMEOUT: i32 = 5000;
-
-fn socket(ctx: &zmq::Context, kind: zmq::SocketType) -> zmq::Socket {
-    let socket = ctx.socket(kind).unwrap();
-    socket.set_rcvtimeo(TIMEOUT).unwrap();
-    socket.set_sndtimeo(TIMEOUT).unwrap();
-    socket.set_linger(0).unwrap();
-    socket
-}
-
-/// Binds `socket` on a fresh address of `transport` and returns the endpoint to connect to.
-fn bind(socket: &zmq::Socket, transport: &str, name: &str) -> String {
-    let endpoint = match transport {
-        "tcp" => "tcp://127.0.0.1:*".to_owned(),
-        "ipc" => "ipc://*".to_owned(),
-        _ => format!("inproc://{name}"),
-    };
-    socket.bind(&endpoint).unwrap();
-    socket.get_last_endpoint().unwrap().unwrap()
-}
+mod common;
+use common::{bind, socket};
 
 fn parts(list: &[&str]) -> Vec<Vec<u8>> {
     list.iter().map(|p| p.as_bytes().to_vec()).collect()
