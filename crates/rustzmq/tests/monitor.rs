@@ -3,6 +3,9 @@
 
 use rustzmq as zmq;
 
+mod common;
+use common::monitor_of;
+
 /// Reads one event: (event, value, endpoint).
 fn next_event(monitor: &zmq::Socket) -> (zmq::SocketEvent, u32, String) {
     let head = monitor.recv_bytes(0).expect("monitor event in time");
@@ -23,15 +26,6 @@ fn events_until(monitor: &zmq::Socket, wanted: zmq::SocketEvent) -> Vec<zmq::Soc
             return seen;
         }
     }
-}
-
-fn monitor_of(ctx: &zmq::Context, socket: &zmq::Socket, name: &str) -> zmq::Socket {
-    let endpoint = format!("inproc://{name}");
-    socket.monitor(&endpoint, zmq::SocketEvent::ALL as i32).unwrap();
-    let monitor = ctx.socket(zmq::PAIR).unwrap();
-    monitor.set_rcvtimeo(5000).unwrap();
-    monitor.connect(&endpoint).unwrap();
-    monitor
 }
 
 #[test]

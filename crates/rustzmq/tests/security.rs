@@ -8,6 +8,9 @@ use std::thread::JoinHandle;
 
 use rustzmq as zmq;
 
+mod common;
+use common::monitor_of;
+
 /// A ZAP handler (REP at the well-known endpoint) that accepts PLAIN user "admin" with
 /// password "secret" and every CURVE client, naming the user in the reply's User-Id.
 struct ZapHandler {
@@ -74,15 +77,6 @@ fn handshake_outcome(monitor: &zmq::Socket) -> (zmq::SocketEvent, u32) {
     }
 }
 
-fn monitored(ctx: &zmq::Context, socket: &zmq::Socket, name: &str) -> zmq::Socket {
-    let endpoint = format!("inproc://{name}");
-    socket.monitor(&endpoint, zmq::SocketEvent::ALL as i32).unwrap();
-    let monitor = ctx.socket(zmq::PAIR).unwrap();
-    monitor.set_rcvtimeo(5000).unwrap();
-    monitor.connect(&endpoint).unwrap();
-    monitor
-}
-
 #[test]
 fn plain_accepted_with_user_id_and_refused_with_400() {
     let ctx = zmq::Context::new();
@@ -107,7 +101,7 @@ fn plain_accepted_with_user_id_and_refused_with_400() {
     intruder.set_linger(0).unwrap();
     intruder.set_plain_username(Some("admin")).unwrap();
     intruder.set_plain_password(Some("wrong")).unwrap();
-    let monitor = monitored(&ctx, &intruder, "intruder");
+    let monitor = monitor_of(&ctx, &intruder, "intruder");
     intruder.connect(&endpoint).unwrap();
     assert_eq!(handshake_outcome(&monitor), (zmq::SocketEvent::HANDSHAKE_FAILED_AUTH, 400));
     intruder.send("should not arrive", zmq::DONTWAIT).unwrap();
@@ -157,7 +151,7 @@ fn curve_with_right_and_wrong_server_keys() {
     impostor.set_curve_serverkey(&wrong.public_key).unwrap();
     impostor.set_curve_publickey(&client_keys.public_key).unwrap();
     impostor.set_curve_secretkey(&client_keys.secret_key).unwrap();
-    let monitor = monitored(&ctx, &impostor, "impostor");
+    let monitor = monitor_of(&ctx, &impostor, "impostor");
     impostor.connect(&endpoint).unwrap();
     let (event, _) = handshake_outcome(&monitor);
     assert_ne!(event, zmq::SocketEvent::HANDSHAKE_SUCCEEDED);
@@ -173,7 +167,7 @@ fn plain_without_a_zap_handler_is_refused_as_libzmq_does() {
     let ctx = zmq::Context::new();
     let (server, client) = pair(&ctx);
     server.set_plain_server(true).unwrap();
-    let monitor = monitored(&ctx, &server, "no-zap");
+    let monitor = monitor_of(&ctx, &server, "no-zap");
     server.bind("tcp://127.0.0.1:*").unwrap();
     client.set_plain_username(Some("admin")).unwrap();
     client.set_plain_password(Some("secret")).unwrap();

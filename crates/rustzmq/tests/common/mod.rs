@@ -27,3 +27,14 @@ pub(crate) fn bind(socket: &zmq::Socket, transport: &str, name: &str) -> String 
     socket.bind(&endpoint).unwrap();
     socket.get_last_endpoint().unwrap().unwrap()
 }
+
+/// Monitors every event of `socket` at `inproc://{name}` and returns the PAIR socket the
+/// events arrive on (receive timeout 5 s).
+pub(crate) fn monitor_of(ctx: &zmq::Context, socket: &zmq::Socket, name: &str) -> zmq::Socket {
+    let endpoint = format!("inproc://{name}");
+    socket.monitor(&endpoint, zmq::SocketEvent::ALL as i32).unwrap();
+    let monitor = ctx.socket(zmq::PAIR).unwrap();
+    monitor.set_rcvtimeo(5000).unwrap();
+    monitor.connect(&endpoint).unwrap();
+    monitor
+}
