@@ -10,8 +10,11 @@
 //! cannot be made to do on cue, with a raw-wire peer speaking ZMTP 3.0 as libzmq does. Every
 //! receive has a timeout, so a bug fails a test instead of hanging it.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
+
 use std::time::{Duration, Instant};
+
+use common::{ipc_endpoint, RemoveIpcFile};
 
 /// Receive and send timeout of every socket, in milliseconds.
 const TIMEOUT_MS: i32 = 5000;
@@ -133,30 +136,11 @@ fn recv(peer: &dyn Peer) -> Vec<Vec<u8>> {
     peer.try_recv().expect("recv timed out")
 }
 
-/// A unique ipc endpoint under the temp dir.
-fn ipc_endpoint() -> String {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let path = std::env::temp_dir().join(format!("rustzmq-interop-{}-{n}.ipc", std::process::id()));
-    format!("ipc://{}", path.display())
-}
-
-/// Removes an ipc endpoint's socket file when dropped (libzmq 4.3 leaves it behind).
-struct RemoveIpcFile(String);
-
-impl Drop for RemoveIpcFile {
-    fn drop(&mut self) {
-        if let Some(path) = self.0.strip_prefix("ipc://") {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
 /// Binds on a fresh address of the transport and returns the endpoint to connect to.
 fn bind_fresh(peer: &dyn Peer, transport: Transport) -> String {
     let endpoint = match transport {
         Transport::Tcp => "tcp://127.0.0.1:*".to_owned(),
-        Transport::Ipc => ipc_endpoint(),
+        Transport::Ipc => ipc_endpoint("data"),
     };
     peer.try_bind(&endpoint).unwrap();
     peer.last_endpoint()
