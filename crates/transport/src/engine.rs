@@ -86,6 +86,8 @@ pub struct Engine {
     version: Version,
     decoder: Decoder,
     read_buf: BytesMut,
+    /// Small reads land here first (see `fill_read_buf`).
+    scratch: Box<[u8]>,
     encoder: Encoder,
     peer_metadata: Option<Arc<Metadata>>,
     peer_address: String,
@@ -147,6 +149,7 @@ impl Engine {
             version: Version::V3_1,
             decoder: Decoder::new(limits),
             read_buf: BytesMut::with_capacity(READ_CHUNK),
+            scratch: vec![0u8; READ_CHUNK].into_boxed_slice(),
             encoder,
             peer_metadata: None,
             peer_address,
@@ -260,33 +263,39 @@ impl Engine {
         if !self.may_read {
             return Ok(false);
         }
-        // Read straight into the buffer. A large frame whose header is in (and passed the
-        // limits) is read up to its end in one call, so its body lands in one allocation and
-        // is never copied again; the read size is capped so that a peer's claim alone never
-        // makes us allocate more than MAX_READ.
-        let want = match self.decoder.pending_body_len() {
-            Some(body) if body > self.read_buf.len() => (body - self.read_buf.len()).clamp(READ_CHUNK, MAX_READ),
-            _ => READ_CHUNK,
-        };
-        let start = self.read_buf.len();
-        self.read_buf.resize(start + want, 0);
-        let result = loop {
-            match self.stream.read(&mut self.read_buf[start..]) {
-                Ok(0) => break Err(EngineError::Io(io::ErrorKind::UnexpectedEof.into())),
-                Ok(n) => {
-                    self.read_buf.truncate(start + n);
-                    return Ok(true);
+        // A large frame whose header is in (and passed the limits) is read straight into the
+        // buffer up to its end, so its body lands in one allocation and is never copied again;
+        // the read size is capped so that a peer's claim alone never makes us allocate more
+        // than MAX_READ. Everything else goes through a reused scratch buffer: zero-filling a
+        // fresh 64 KiB buffer per read (the old one is still shared with received messages)
+        // cost more than copying the few bytes a small read brings.
+        let large = self.decoder.pending_body_len().filter(|&body| body > self.read_buf.len() + READ_CHUNK);
+        let result = match large {
+            Some(body) => {
+                let want = (body - self.read_buf.len()).min(MAX_READ);
+                let start = self.read_buf.len();
+                self.read_buf.resize(start + want, 0);
+                let result = read_some(&mut self.stream, &mut self.read_buf[start..]);
+                self.read_buf.truncate(start + result.as_ref().map_or(0, |n| *n));
+                result
+            }
+            None => {
+                let result = read_some(&mut self.stream, &mut self.scratch);
+                if let Ok(n) = result {
+                    self.read_buf.extend_from_slice(&self.scratch[..n]);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.may_read = false;
-                    break Ok(false);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => break Err(e.into()),
+                result
             }
         };
-        self.read_buf.truncate(start);
-        result
+        match result {
+            Ok(0) => Err(EngineError::Io(io::ErrorKind::UnexpectedEof.into())),
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.may_read = false;
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     fn handshake(&mut self) -> Result<(), EngineError> {
@@ -683,4 +692,14 @@ fn mechanism_for(
         enforce_domain: false,
     };
     MechanismState::new(Config { properties, zap, security })
+}
+
+/// One `read`, retried on EINTR.
+fn read_some(stream: &mut Stream, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match stream.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
 }
