@@ -484,8 +484,26 @@ impl IoThread {
                 Ok(stream) => stream,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                // EMFILE and friends: try again on the next readiness event.
-                Err(_) => return,
+                Err(e) => {
+                    listener.owner.event(
+                        events::ACCEPT_FAILED,
+                        e.raw_os_error().unwrap_or(0) as u32,
+                        &listener.endpoint,
+                    );
+                    // Readiness is edge-triggered: giving up here would strand every other
+                    // connection already queued. A connection the client reset before we took
+                    // it (ECONNABORTED, EPROTO...) concerns only itself: go on. Out of fds or
+                    // memory: re-arm the listener so the queue is retried.
+                    if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)) {
+                        let _ = self.poll.registry().reregister(
+                            listener_source(&mut listener.socket),
+                            Token(token),
+                            Interest::READABLE,
+                        );
+                        return;
+                    }
+                    continue;
+                }
             };
             let listener_id = self.by_id.iter().find(|(_, t)| **t == token).map(|(id, _)| *id);
             listener.owner.event(events::ACCEPTED, stream.raw_fd() as u32, &listener.endpoint);
