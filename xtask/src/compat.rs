@@ -952,6 +952,9 @@ enum Action {
     Stdin(String, &'static str),
     /// Connect to 127.0.0.1:port (retrying for 3 s), send the text and keep the connection open.
     TcpSend(u16, &'static str),
+    /// Wait (up to 10 s) until something listens on 127.0.0.1:port, as a person running the
+    /// zguide would start clients only once the server is up.
+    AwaitListening(u16),
 }
 
 /// What a scenario checks.
@@ -1016,6 +1019,12 @@ impl Scenario {
     /// Adds a `Stdin` step.
     fn stdin(mut self, id: &str, text: &'static str) -> Self {
         self.actions.push(Action::Stdin(id.to_owned(), text));
+        self
+    }
+
+    /// Adds an `AwaitListening` step.
+    fn await_listening(mut self, port: u16) -> Self {
+        self.actions.push(Action::AwaitListening(port));
         self
     }
 
@@ -1138,8 +1147,12 @@ fn scenarios() -> Vec<Scenario> {
             .check(exits_ok("tasksink2"))
             .check(prints("tasksink2", "Total elapsed time")),
     );
-    // Node coordination: 10 subscribers, then 1,000,000 messages each.
-    let mut sync = Scenario::new("syncpub+10 syncsub", &[5561, 5562], 45).start("syncpub", "syncpub", &[]);
+    // Node coordination: 10 subscribers, then 1,000,000 messages each. The zguide runs syncpub
+    // first; subscribers started before it listens would have their first connects refused,
+    // and one whose retry comes after the broadcast began misses it (the example's own
+    // slow-joiner race, with libzmq too), so they start once syncpub listens.
+    let mut sync =
+        Scenario::new("syncpub+10 syncsub", &[5561, 5562], 45).start("syncpub", "syncpub", &[]).await_listening(5562);
     for i in 1..=10 {
         let id = format!("syncsub#{i}");
         sync = sync
@@ -1342,6 +1355,16 @@ fn run_scenario(layout: &Layout, scenario: &Scenario, build: &Build) -> Outcome 
                 if let Some(pipe) = procs.0.iter_mut().find(|p| &p.id == id).and_then(|p| p.stdin.as_mut()) {
                     let _ = pipe.write_all(text.as_bytes());
                     let _ = pipe.flush();
+                }
+            }
+            Action::AwaitListening(port) => {
+                let until = Instant::now() + Duration::from_secs(10);
+                // A probe connection, closed at once; a ZMTP server treats it as a peer that left.
+                while TcpStream::connect(("127.0.0.1", *port)).is_err() {
+                    if Instant::now() > until {
+                        return Outcome::Failed(format!("nothing listens on port {port} after 10 s"));
+                    }
+                    thread::sleep(Duration::from_millis(20));
                 }
             }
             Action::TcpSend(port, text) => {
