@@ -377,6 +377,8 @@ fn ci(skip_fuzz: bool) -> Result<(), Failure> {
             c
         }),
     ];
+    // The zmq crate 0.10's own tests and zguide examples against rustzmq (about 2 minutes).
+    steps.push(Step { name: "compat", action: Box::new(|| compat::compat(&compat::Options::default())) });
     if let Some(fuzz_seconds) = fuzz_seconds {
         steps.push(Step { name: "fuzz smoke run", action: Box::new(move || fuzz(&FuzzSelection::All, fuzz_seconds)) });
     }
