@@ -5,6 +5,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use crate::command::Command;
 use crate::error::DecodeError;
 use crate::frame::{FrameFormat, COMMAND, LONG, MORE};
+use crate::inline::{InlineBody, INLINE_CAPACITY};
 
 /// Bounds the decoder enforces on a peer's claims *before* anything is allocated or awaited
 /// for them. Every limit defaults to "none", as libzmq's options do; a socket sets them from
@@ -38,6 +39,14 @@ pub enum Frame {
     },
     /// A command frame (ZMTP 3.x only).
     Command(Command),
+    /// A message frame of at most [`INLINE_CAPACITY`] bytes, copied out of the read buffer
+    /// (only when [`Decoder::set_inline_bodies`] is on).
+    InlineMessage {
+        /// The frame body.
+        body: InlineBody,
+        /// Whether more frames of the same message follow.
+        more: bool,
+    },
     /// A command frame left unparsed: its whole body (name length, name, data), produced
     /// instead of [`Frame::Command`] in raw-command mode ([`Decoder::set_raw_commands`]).
     RawCommand(Bytes),
@@ -69,6 +78,7 @@ pub struct Decoder {
     bytes_in_message: u64,
     failed: Option<DecodeError>,
     raw_commands: bool,
+    inline_bodies: bool,
 }
 
 impl Decoder {
@@ -87,6 +97,7 @@ impl Decoder {
             bytes_in_message: 0,
             failed: None,
             raw_commands: false,
+            inline_bodies: false,
         }
     }
 
@@ -104,6 +115,13 @@ impl Decoder {
     /// frame header on.
     pub fn set_limits(&mut self, limits: Limits) {
         self.limits = limits;
+    }
+
+    /// With inline bodies on, message frames of at most [`INLINE_CAPACITY`] bytes come out as
+    /// [`Frame::InlineMessage`], copied, instead of as slices of the read buffer: no
+    /// reference count is shared between the frame and the buffer (see [`InlineBody`]).
+    pub fn set_inline_bodies(&mut self, inline: bool) {
+        self.inline_bodies = inline;
     }
 
     /// In raw-command mode command frames are returned as [`Frame::RawCommand`] bodies for
@@ -144,8 +162,14 @@ impl Decoder {
             self.pending = Some(frame);
             return Ok(None);
         }
+        let is_command = frame.flags & COMMAND != 0 && self.format.has_commands();
+        if self.inline_bodies && !is_command && frame.len <= INLINE_CAPACITY {
+            let body = InlineBody::new(&buf[..frame.len]).unwrap_or_default();
+            buf.advance(frame.len);
+            return Ok(Some(Frame::InlineMessage { body, more: frame.flags & MORE != 0 }));
+        }
         let body = buf.split_to(frame.len).freeze();
-        if frame.flags & COMMAND != 0 && self.format.has_commands() {
+        if is_command {
             if self.raw_commands {
                 return Ok(Some(Frame::RawCommand(body)));
             }
@@ -290,6 +314,22 @@ mod tests {
         assert_eq!(decode_all(&mut decoder, &[0x00, 0x00]), Err(DecodeError::ReservedFlags(0x08)));
         let mut zmtp2 = Decoder::with_format(FrameFormat::Zmtp2, Limits::default());
         assert_eq!(decode_all(&mut zmtp2, &[0x04, 0x00]), Err(DecodeError::ReservedFlags(0x04)));
+    }
+
+    #[test]
+    fn inline_bodies_copy_small_message_frames_only() {
+        let mut wire = Vec::from(&b"\x01\x03abc\x00\x00\x04\x07\x04PING\x00\x0a"[..]);
+        wire.extend_from_slice(&[0x00, 65]);
+        wire.extend_from_slice(&[b'z'; 65]);
+        let mut decoder = Decoder::new(Limits::default());
+        decoder.set_inline_bodies(true);
+        let mut buf = BytesMut::from(&wire[..]);
+        let frames = core::iter::from_fn(|| decoder.decode(&mut buf).unwrap()).collect::<Vec<_>>();
+        assert_eq!(frames[0], Frame::InlineMessage { body: InlineBody::new(b"abc").unwrap(), more: true });
+        assert_eq!(frames[1], Frame::InlineMessage { body: InlineBody::EMPTY, more: false });
+        assert!(matches!(frames[2], Frame::Command(Command::Ping { ttl: 10, .. })));
+        assert_eq!(frames[3], Frame::Message { body: Bytes::from(vec![b'z'; 65]), more: false });
+        assert!(buf.is_empty());
     }
 
     #[test]

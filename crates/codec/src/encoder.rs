@@ -54,6 +54,11 @@ impl Encoder {
         }
     }
 
+    /// The body size above which bodies are queued as separate chunks instead of copied.
+    pub fn copy_limit(&self) -> usize {
+        self.copy_limit
+    }
+
     /// Sets the body size above which bodies are queued as separate chunks instead of copied.
     pub fn set_copy_limit(&mut self, copy_limit: usize) {
         self.copy_limit = copy_limit;

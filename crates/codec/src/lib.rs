@@ -21,6 +21,7 @@
 //!   security commands as named opaque bodies.
 //! - [`metadata`]: property lists carried by READY and the security handshakes.
 //! - [`subscription`]: subscribe/cancel in the ZMTP 3.1 command form and the 3.0 message form.
+//! - [`inline`]: [`InlineBody`], small bodies stored by value instead of shared.
 //! - [`Decoder`]: a streaming, zero-copy decoder over a [`bytes::BytesMut`] read buffer.
 //! - [`Encoder`]: batches many frames into one buffer and keeps large bodies as separate
 //!   chunks for vectored writes.
@@ -74,6 +75,7 @@ mod encoder;
 mod error;
 pub mod frame;
 pub mod greeting;
+pub mod inline;
 pub mod metadata;
 pub mod subscription;
 
@@ -83,5 +85,6 @@ pub use encoder::{Encoder, DEFAULT_COPY_LIMIT};
 pub use error::{CommandError, DecodeError, GreetingError, MetadataError};
 pub use frame::FrameFormat;
 pub use greeting::{Greeting, GreetingDecoder, GreetingProgress, Mechanism, Version};
+pub use inline::{InlineBody, INLINE_CAPACITY};
 pub use metadata::Metadata;
 pub use subscription::Subscription;

@@ -513,12 +513,12 @@ mod tests {
         anonymous.flush();
         let id = router.recv().unwrap();
         assert!(id.more());
-        assert_eq!(&id.data()[..], b"named");
-        assert_eq!(&router.recv().unwrap().data()[..], b"hi");
+        assert_eq!(id.data(), b"named");
+        assert_eq!(router.recv().unwrap().data(), b"hi");
         let generated = router.recv().unwrap().into_bytes();
         assert_eq!(generated.len(), 5);
         assert_eq!(generated[0], 0);
-        assert_eq!(&router.recv().unwrap().data()[..], b"yo");
+        assert_eq!(router.recv().unwrap().data(), b"yo");
         send_to(&mut router, &generated, b"back").unwrap();
         assert_eq!(read_all(&mut anonymous), vec![Bytes::from_static(b"back")]);
         assert!(read_all(&mut named).is_empty());

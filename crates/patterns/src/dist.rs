@@ -318,7 +318,7 @@ mod tests {
     }
 
     fn drain(pipe: &mut Pipe) -> Vec<Bytes> {
-        std::iter::from_fn(|| pipe.read()).map(|m| m.data().clone()).collect()
+        std::iter::from_fn(|| pipe.read()).map(Msg::into_bytes).collect()
     }
 
     fn check_invariants(dist: &Distributor) {

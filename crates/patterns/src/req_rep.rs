@@ -326,8 +326,8 @@ mod tests {
         write(&mut server, &[b"", b"a", b"b"]);
         // (The socket's mailbox would deliver this wake-up.)
         req.pipe_event(server.id());
-        assert_eq!(&req.recv().unwrap().data()[..], b"a");
-        assert_eq!(&req.recv().unwrap().data()[..], b"b");
+        assert_eq!(req.recv().unwrap().data(), b"a");
+        assert_eq!(req.recv().unwrap().data(), b"b");
         assert_eq!(req.recv().unwrap_err(), Errno::EFSM);
     }
 
@@ -345,7 +345,7 @@ mod tests {
         write(&mut server, &[&(u32::from_ne_bytes(id[..].try_into().unwrap()) ^ 1).to_ne_bytes(), b"", b"stale"]);
         write(&mut server, &[&id, b"", b"right"]);
         req.pipe_event(server.id());
-        assert_eq!(&req.recv().unwrap().data()[..], b"right");
+        assert_eq!(req.recv().unwrap().data(), b"right");
     }
 
     #[test]
@@ -356,7 +356,7 @@ mod tests {
         assert_eq!(send(&mut rep, &[b"early"]), Err(Errno::EFSM));
         write(&mut client, &[b"bad"]);
         write(&mut client, &[b"hop", b"", b"body"]);
-        assert_eq!(&rep.recv().unwrap().data()[..], b"body");
+        assert_eq!(rep.recv().unwrap().data(), b"body");
         assert_eq!(rep.recv().unwrap_err(), Errno::EFSM);
         send(&mut rep, &[b"re", b"ply"]).unwrap();
         assert_eq!(

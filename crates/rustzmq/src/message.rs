@@ -1,10 +1,12 @@
 //! [`Message`]: one 0MQ message frame, as in the `zmq` crate 0.10.
 //!
-//! A `Message` wraps the transport's [`Msg`] (a `Bytes` body, the MORE flag and the
-//! connection metadata). Reading goes through `Deref<Target = [u8]>`. Writing through
-//! `DerefMut` turns the body into a `BytesMut` the first time: without copying when the buffer
-//! is not shared (a message built from a `Vec`, a `Box<[u8]>`, `with_size`, or received from a
-//! frame nobody else holds), with one copy otherwise. Sending freezes it back into `Bytes`.
+//! A `Message` wraps the transport's [`Msg`] (the body, the MORE flag and the connection
+//! metadata). A body of up to 64 bytes is stored in the message itself, so small messages are
+//! built, sent and received without a heap allocation; a larger one is a buffer that moves
+//! between threads without being copied. Reading goes through `Deref<Target = [u8]>`.
+//! Writing through `DerefMut` never copies a buffer only this message holds (one built from a
+//! `Vec`, a `Box<[u8]>`, `with_size`, or received from a frame nobody else holds) and copies a
+//! shared one once.
 //!
 //! Like the `zmq` crate's `Message`, it is neither `Clone` nor `Default`, it compares equal to
 //! other messages only (by content), and it prints like a byte slice.
@@ -14,7 +16,6 @@
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 
-use bytes::{Bytes, BytesMut};
 use rustzmq_transport::Msg;
 
 /// A 0MQ message frame.
@@ -22,12 +23,10 @@ use rustzmq_transport::Msg;
 /// Its bytes are reached through `Deref`/`DerefMut` to `[u8]` (`msg.len()`, `&msg[..]`,
 /// `msg.to_vec()`...). Build one with [`Message::new`], [`Message::with_size`] or `From`
 /// (`&[u8]`, `Vec<u8>`, `Box<[u8]>`, `&str`, `&String`, or a reference to any of the owned
-/// ones). `Vec<u8>` and `Box<[u8]>` are taken over without copying.
+/// ones). `Vec<u8>` and `Box<[u8]>` are taken over without copying (those of up to 64 bytes
+/// are copied into the message and freed at once).
 pub struct Message {
-    /// The frame. Its body is stale while `data_mut` is set.
     msg: Msg,
-    /// The body once it has been borrowed mutably.
-    data_mut: Option<BytesMut>,
 }
 
 impl Message {
@@ -36,7 +35,7 @@ impl Message {
     // for users who rely on the same API surface).
     #[allow(clippy::new_without_default)]
     pub fn new() -> Message {
-        Message::from_bytes(Bytes::new())
+        Message::from_msg(Msg::new())
     }
 
     /// A message of `len` zero bytes.
@@ -55,7 +54,7 @@ impl Message {
 
     /// A message of `len` bytes, all zero.
     pub fn with_size(len: usize) -> Message {
-        Message::from_bytes(Bytes::from(vec![0u8; len]))
+        Message::from_msg(Msg::zeroed(len))
     }
 
     /// A message of `len` bytes, all zero: the same as [`Message::with_size`].
@@ -109,35 +108,21 @@ impl Message {
         std::str::from_utf8(value).ok()
     }
 
-    /// A message around a body.
-    fn from_bytes(data: Bytes) -> Message {
-        Message { msg: Msg::from_bytes(data), data_mut: None }
-    }
-
-    /// Moves a mutably borrowed body back into the frame.
-    fn freeze(&mut self) {
-        if let Some(data) = self.data_mut.take() {
-            self.msg.set_data(data.freeze());
-        }
-    }
-
     /// Wraps a frame coming from a socket.
     #[allow(dead_code)] // used by socket.rs
     pub(crate) fn from_msg(msg: Msg) -> Message {
-        Message { msg, data_mut: None }
+        Message { msg }
     }
 
-    /// Unwraps the frame to send it (a mutably borrowed body is frozen, without a copy).
+    /// Unwraps the frame to send it.
     #[allow(dead_code)] // used by socket.rs
-    pub(crate) fn into_msg(mut self) -> Msg {
-        self.freeze();
+    pub(crate) fn into_msg(self) -> Msg {
         self.msg
     }
 
-    /// The frame, up to date (a mutably borrowed body is frozen first, without a copy).
+    /// The frame.
     #[allow(dead_code)] // used by socket.rs
     pub(crate) fn msg(&mut self) -> &Msg {
-        self.freeze();
         &self.msg
     }
 
@@ -145,7 +130,6 @@ impl Message {
     #[allow(dead_code)] // used by socket.rs
     pub(crate) fn set_msg(&mut self, msg: Msg) {
         self.msg = msg;
-        self.data_mut = None;
     }
 }
 
@@ -153,21 +137,13 @@ impl Deref for Message {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        match &self.data_mut {
-            Some(data) => data,
-            None => self.msg.data(),
-        }
+        self.msg.data()
     }
 }
 
 impl DerefMut for Message {
     fn deref_mut(&mut self) -> &mut [u8] {
-        let msg = &mut self.msg;
-        self.data_mut.get_or_insert_with(|| {
-            // Zero-copy when this is the only handle to the buffer; a copy when it is shared
-            // (or a static empty body).
-            msg.take_data().try_into_mut().unwrap_or_else(|shared| BytesMut::from(&shared[..]))
-        })
+        self.msg.data_mut()
     }
 }
 
@@ -189,24 +165,21 @@ impl fmt::Debug for Message {
 /// Copies the bytes.
 impl<'a> From<&'a [u8]> for Message {
     fn from(data: &'a [u8]) -> Message {
-        Message::from_bytes(Bytes::copy_from_slice(data))
+        Message::from_msg(Msg::copy_from_slice(data))
     }
 }
 
-/// Takes the buffer over without copying.
+/// Takes the buffer over without copying (a small one is copied in place and freed).
 impl From<Vec<u8>> for Message {
     fn from(data: Vec<u8>) -> Message {
-        Message::from_bytes(Bytes::from(data))
+        Message::from_msg(Msg::from_vec(data))
     }
 }
 
-/// Takes the buffer over without copying; it is freed later with its original layout.
+/// Takes the buffer over without copying (a small one is copied in place and freed).
 impl From<Box<[u8]>> for Message {
     fn from(data: Box<[u8]>) -> Message {
-        if data.is_empty() {
-            return Message::new();
-        }
-        Message::from_bytes(Bytes::from(data))
+        Message::from_msg(Msg::from_vec(data.into_vec()))
     }
 }
 
@@ -238,6 +211,8 @@ where
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
+
+    use bytes::Bytes;
 
     use rustzmq_codec::Metadata;
 
@@ -290,11 +265,12 @@ mod tests {
 
     #[test]
     fn vec_and_box_are_not_copied() {
-        let v = vec![7u8; 42];
+        // Over 64 bytes (smaller ones are stored in the message itself).
+        let v = vec![7u8; 142];
         let p = v.as_ptr();
         let m = Message::from(v);
         assert_eq!(m.as_ptr(), p);
-        let b: Box<[u8]> = vec![9u8; 42].into_boxed_slice();
+        let b: Box<[u8]> = vec![9u8; 142].into_boxed_slice();
         let p = b.as_ptr();
         let mut m = Message::from(b);
         assert_eq!(m.as_ptr(), p);
@@ -304,6 +280,15 @@ mod tests {
         let msg = m.into_msg();
         assert_eq!(msg.data().as_ptr(), p);
         assert_eq!(msg.data()[0], 1);
+    }
+
+    #[test]
+    fn small_messages_are_stored_inline() {
+        assert!(Message::with_size(64).msg.is_inline());
+        assert!(Message::from(&[1u8; 64][..]).msg.is_inline());
+        assert!(Message::from(vec![1u8; 64]).msg.is_inline());
+        assert!(!Message::with_size(65).msg.is_inline());
+        assert!(!Message::from(&[1u8; 65][..]).msg.is_inline());
     }
 
     #[test]
@@ -323,7 +308,7 @@ mod tests {
 
     #[test]
     fn deref_mut_copies_a_shared_buffer() {
-        let shared = Bytes::from(vec![5u8; 8]);
+        let shared = Bytes::from(vec![5u8; 80]);
         let mut m = Message::from_msg(Msg::from_bytes(shared.clone()));
         assert_eq!(m.as_ptr(), shared.as_ptr());
         m[0] = 0;
@@ -355,7 +340,7 @@ mod tests {
         m[0] = b'H';
         let back = m.into_msg();
         assert!(back.more());
-        assert_eq!(&back.data()[..], b"Hi");
+        assert_eq!(back.data(), b"Hi");
         assert!(back.metadata().is_some());
 
         let mut local = Message::from("x");

@@ -436,6 +436,9 @@ impl Engine {
         self.peer_metadata = Some(Arc::new(metadata));
         self.encrypts = encrypts;
         self.decoder.set_raw_commands(false);
+        // Small plaintext frames are copied out of the read buffer rather than shared with it
+        // (a CURVE frame is a box, opened into its own buffer).
+        self.decoder.set_inline_bodies(!encrypts);
         self.phase = Phase::Active;
         Ok(())
     }
@@ -523,6 +526,11 @@ impl Engine {
             let mut msg = match decoded {
                 Some(Frame::Message { body, more }) => {
                     let mut msg = Msg::from_bytes(body);
+                    msg.set_more(more);
+                    msg
+                }
+                Some(Frame::InlineMessage { body, more }) => {
+                    let mut msg = Msg::from_inline(body);
                     msg.set_more(more);
                     msg
                 }
@@ -620,8 +628,10 @@ impl Engine {
                     self.send_command(&command)?;
                 } else if self.encrypts {
                     self.send_boxed(if more { MESSAGE_MORE } else { 0 }, msg.data())?;
+                } else if msg.len() > self.encoder.copy_limit() {
+                    self.encoder.encode_message_frame(&msg.into_bytes(), more);
                 } else {
-                    self.encoder.encode_message_frame(msg.data(), more);
+                    self.encoder.encode_message_frame_from_slice(msg.data(), more);
                 }
             }
             if self.encoder.is_empty() {

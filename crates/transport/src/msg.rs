@@ -2,66 +2,146 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-use rustzmq_codec::Metadata;
+use bytes::{Bytes, BytesMut};
+use rustzmq_codec::{InlineBody, Metadata};
 
-/// One frame of a message: a `Bytes` body (cheap to clone, zero-copy from the decoder), a
-/// MORE flag, and the connection's metadata (peer address, Socket-Type, User-Id...) shared by
-/// every frame received on that connection.
-#[derive(Clone, Default, PartialEq, Eq)]
+/// Where a frame's bytes live.
+#[derive(Clone)]
+enum Body {
+    /// Small bodies, by value: no allocation and no shared reference count (see
+    /// [`InlineBody`]).
+    Inline(InlineBody),
+    /// A shared, immutable buffer: zero-copy from the decoder or from user data.
+    Shared(Bytes),
+    /// A buffer this frame alone owns and may write to (after [`Msg::data_mut`] or
+    /// [`Msg::zeroed`]).
+    Unique(BytesMut),
+}
+
+/// One frame of a message: a body (inline when small, else a shared or owned buffer), a MORE
+/// flag, and the connection's metadata (peer address, Socket-Type, User-Id...) shared by every
+/// frame received on that connection.
+#[derive(Clone)]
 pub struct Msg {
-    data: Bytes,
+    body: Body,
     more: bool,
     metadata: Option<Arc<Metadata>>,
+}
+
+impl Default for Msg {
+    fn default() -> Msg {
+        Msg::new()
+    }
 }
 
 impl Msg {
     /// An empty frame.
     pub fn new() -> Msg {
-        Msg::default()
+        Msg::from_inline(InlineBody::EMPTY)
     }
 
-    /// A frame holding `data`.
+    /// A frame holding `data`, without copying it.
     pub fn from_bytes(data: Bytes) -> Msg {
-        Msg { data, more: false, metadata: None }
+        Msg { body: Body::Shared(data), more: false, metadata: None }
+    }
+
+    /// A frame holding a small body by value.
+    pub fn from_inline(body: InlineBody) -> Msg {
+        Msg { body: Body::Inline(body), more: false, metadata: None }
+    }
+
+    /// A frame holding a copy of `data` (in place when it is small, so without allocating).
+    pub fn copy_from_slice(data: &[u8]) -> Msg {
+        match InlineBody::new(data) {
+            Some(body) => Msg::from_inline(body),
+            None => Msg::from_bytes(Bytes::copy_from_slice(data)),
+        }
+    }
+
+    /// A frame holding `data`: a small vector is copied in place (and freed here, on the
+    /// thread that allocated it), a larger one is taken over without copying.
+    pub fn from_vec(data: Vec<u8>) -> Msg {
+        match InlineBody::new(&data) {
+            Some(body) => Msg::from_inline(body),
+            None => Msg::from_bytes(Bytes::from(data)),
+        }
+    }
+
+    /// A frame of `len` zero bytes, ready to be written through [`Msg::data_mut`].
+    pub fn zeroed(len: usize) -> Msg {
+        let body = match InlineBody::zeroed(len) {
+            Some(body) => Body::Inline(body),
+            None => Body::Unique(BytesMut::zeroed(len)),
+        };
+        Msg { body, more: false, metadata: None }
     }
 
     /// The body.
-    pub fn data(&self) -> &Bytes {
-        &self.data
+    #[inline]
+    pub fn data(&self) -> &[u8] {
+        match &self.body {
+            Body::Inline(body) => body.as_slice(),
+            Body::Shared(bytes) => bytes,
+            Body::Unique(bytes) => bytes,
+        }
     }
 
-    /// Replaces the body.
-    pub fn set_data(&mut self, data: Bytes) {
-        self.data = data;
+    /// The body, writable. A shared buffer is taken over without copying when this frame
+    /// holds its only reference, and copied otherwise.
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        if let Body::Shared(bytes) = &mut self.body {
+            let bytes = std::mem::take(bytes);
+            self.body = match InlineBody::new(&bytes) {
+                Some(inline) => Body::Inline(inline),
+                None => Body::Unique(bytes.try_into_mut().unwrap_or_else(|shared| BytesMut::from(&shared[..]))),
+            };
+        }
+        match &mut self.body {
+            Body::Inline(body) => body.as_mut_slice(),
+            Body::Unique(bytes) => bytes,
+            Body::Shared(_) => unreachable!("converted above"),
+        }
     }
 
-    /// Takes the body out, leaving the frame empty.
-    pub fn take_data(&mut self) -> Bytes {
-        std::mem::take(&mut self.data)
-    }
-
-    /// Consumes the frame, returning its body.
+    /// The body as a shared buffer: free for a shared or owned one, a copy for an inline one.
     pub fn into_bytes(self) -> Bytes {
-        self.data
+        match self.body {
+            Body::Inline(body) => Bytes::copy_from_slice(body.as_slice()),
+            Body::Shared(bytes) => bytes,
+            Body::Unique(bytes) => bytes.freeze(),
+        }
+    }
+
+    /// The body as a shared buffer, leaving the frame empty (see [`Msg::into_bytes`]).
+    pub fn take_bytes(&mut self) -> Bytes {
+        std::mem::take(self).into_bytes()
     }
 
     /// Body length.
+    #[inline]
     pub fn len(&self) -> usize {
-        self.data.len()
+        self.data().len()
     }
 
     /// Whether the body is empty.
+    #[inline]
     pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
+        self.data().is_empty()
+    }
+
+    /// Whether the body is stored in place (no heap buffer behind it).
+    pub fn is_inline(&self) -> bool {
+        matches!(self.body, Body::Inline(_))
     }
 
     /// Whether more frames of the same message follow.
+    #[inline]
     pub fn more(&self) -> bool {
         self.more
     }
 
     /// Sets the MORE flag.
+    #[inline]
     pub fn set_more(&mut self, more: bool) {
         self.more = more;
     }
@@ -77,14 +157,62 @@ impl Msg {
     }
 }
 
+/// Frames are equal when their bodies, MORE flags and metadata are (however stored).
+impl PartialEq for Msg {
+    fn eq(&self, other: &Msg) -> bool {
+        self.data() == other.data() && self.more == other.more && self.metadata == other.metadata
+    }
+}
+
+impl Eq for Msg {}
+
 impl std::fmt::Debug for Msg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Msg").field("data", &self.data).field("more", &self.more).finish_non_exhaustive()
+        f.debug_struct("Msg").field("data", &self.data()).field("more", &self.more).finish_non_exhaustive()
     }
 }
 
 impl From<Bytes> for Msg {
     fn from(data: Bytes) -> Msg {
         Msg::from_bytes(data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustzmq_codec::INLINE_CAPACITY;
+
+    #[test]
+    fn small_bodies_are_inline_and_large_ones_shared() {
+        let small = Msg::copy_from_slice(&[1; INLINE_CAPACITY]);
+        assert!(small.is_inline());
+        let large = Msg::copy_from_slice(&[1; INLINE_CAPACITY + 1]);
+        assert!(!large.is_inline());
+        assert!(Msg::from_vec(vec![2; 10]).is_inline());
+        assert!(!Msg::from_vec(vec![2; 100]).is_inline());
+        assert_eq!(Msg::from_vec(vec![2; 10]), Msg::from_bytes(Bytes::from(vec![2; 10])));
+        assert_eq!(small.into_bytes(), Bytes::from(vec![1; INLINE_CAPACITY]));
+    }
+
+    #[test]
+    fn data_mut_takes_over_a_unique_buffer_and_copies_a_shared_one() {
+        let mut zeroed = Msg::zeroed(1000);
+        zeroed.data_mut()[999] = 9;
+        assert_eq!(zeroed.data()[999], 9);
+
+        let shared = Bytes::from(vec![3u8; 200]);
+        let mut msg = Msg::from_bytes(shared.clone());
+        msg.data_mut()[0] = 4;
+        assert_eq!(shared[0], 3, "another holder's bytes are never changed");
+        assert_eq!(msg.data()[..2], [4, 3]);
+
+        let unique = Bytes::from(vec![5u8; 200]);
+        let ptr = unique.as_ptr();
+        let mut msg = Msg::from_bytes(unique);
+        assert_eq!(msg.data_mut().as_ptr(), ptr, "sole owner: no copy");
+        let mut small = Msg::from_bytes(Bytes::from_static(b"abc"));
+        small.data_mut()[0] = b'x';
+        assert_eq!(small.data(), b"xbc");
     }
 }
