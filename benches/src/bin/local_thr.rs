@@ -1,6 +1,11 @@
-//! `local_thr <bind-to> <message-size> <message-count>`: libzmq's `perf/local_thr` on the `zmq`
-//! crate's API. A PULL socket binds, receives `message-count` messages of `message-size` bytes
-//! (sent by `remote_thr`) and prints the throughput, timed from the first message to the last.
+//! `local_thr <bind-to> <message-size> <message-count> [<curve>]`: libzmq's `perf/local_thr` on
+//! the `zmq` crate's API. A PULL socket binds, receives `message-count` messages of
+//! `message-size` bytes (sent by `remote_thr`) and prints the throughput, timed from the first
+//! message to the last.
+//!
+//! With a fourth argument other than `0`, the PULL socket is a CURVE server with a fixed secret
+//! key (the server key pair of the zmq_curve(7) man page, which libzmq's tests use too), and
+//! `remote_thr` must be given the same argument. The tool then prints `security: curve`.
 //!
 //! Built against rustzmq by default, against libzmq with `--features libzmq`.
 
@@ -11,10 +16,24 @@ use rustzmq as zmq;
 
 use std::time::Instant;
 
-use rustzmq_benches::{args, fail, number, print_implementation, print_settings, print_thr_header, print_throughput};
+use rustzmq_benches::{fail, number, print_implementation, print_settings, print_thr_header, print_throughput};
+
+/// The CURVE server's secret key (Z85), from the zmq_curve(7) man page. Its public key,
+/// `rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7`, is in `remote_thr`.
+const SERVER_SECRET: &str = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6";
+
+/// The command-line arguments: three, and an optional fourth (`curve`), or exits with `usage`.
+fn thr_args(usage: &str) -> Vec<String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() != 3 && args.len() != 4 {
+        println!("usage: {usage}");
+        std::process::exit(1);
+    }
+    args
+}
 
 fn main() {
-    let args = args("local_thr <bind-to> <message-size> <message-count>", 3);
+    let args = thr_args("local_thr <bind-to> <message-size> <message-count> [<curve>]");
     let bind_to = &args[0];
     let size = number(&args[1], "message size");
     let count = number(&args[2], "message count");
@@ -25,6 +44,13 @@ fn main() {
 
     let ctx = zmq::Context::new();
     let socket = ctx.socket(zmq::PULL).unwrap_or_else(|e| fail("zmq_socket", e));
+    let curve = args.get(3).is_some_and(|a| a != "0");
+    if curve {
+        let secret = zmq::z85_decode(SERVER_SECRET).unwrap_or_else(|e| fail("zmq_z85_decode", e));
+        socket.set_curve_server(true).unwrap_or_else(|e| fail("zmq_setsockopt", e));
+        socket.set_curve_secretkey(&secret).unwrap_or_else(|e| fail("zmq_setsockopt", e));
+        println!("security: curve");
+    }
     socket.bind(bind_to).unwrap_or_else(|e| fail("zmq_bind", e));
     print_settings!(ctx, socket);
 

@@ -1,7 +1,12 @@
-//! `remote_thr <connect-to> <message-size> <message-count>`: libzmq's `perf/remote_thr` on the
-//! `zmq` crate's API. A PUSH socket connects and sends `message-count` messages of
+//! `remote_thr <connect-to> <message-size> <message-count> [<curve>]`: libzmq's `perf/remote_thr`
+//! on the `zmq` crate's API. A PUSH socket connects and sends `message-count` messages of
 //! `message-size` bytes, a new message each time (`Message::with_size`, as libzmq's
 //! `zmq_msg_init_size`), then closes and waits for them to be delivered (default linger).
+//!
+//! With a fourth argument other than `0`, the PUSH socket is a CURVE client with a fixed key
+//! pair and the server's public key (the key pairs of the zmq_curve(7) man page, which libzmq's
+//! tests use too), for `local_thr` given the same argument. The tool then prints
+//! `security: curve`.
 //!
 //! Unlike libzmq's tool it stays connected for a second after the last send, as `local_lat`
 //! does before closing: libzmq 4.3.4's PULL side drops the tail of the stream when the sender
@@ -18,10 +23,28 @@ use rustzmq as zmq;
 
 use std::time::Duration;
 
-use rustzmq_benches::{args, fail, number, print_implementation, print_settings};
+use rustzmq_benches::{fail, number, print_implementation, print_settings};
+
+/// The CURVE server's public key (Z85), from the zmq_curve(7) man page; `local_thr` holds the
+/// matching secret key.
+const SERVER_PUBLIC: &str = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+/// The client's public key (Z85), from the zmq_curve(7) man page.
+const CLIENT_PUBLIC: &str = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
+/// The client's secret key (Z85), from the zmq_curve(7) man page.
+const CLIENT_SECRET: &str = "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs";
+
+/// The command-line arguments: three, and an optional fourth (`curve`), or exits with `usage`.
+fn thr_args(usage: &str) -> Vec<String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() != 3 && args.len() != 4 {
+        println!("usage: {usage}");
+        std::process::exit(1);
+    }
+    args
+}
 
 fn main() {
-    let args = args("remote_thr <connect-to> <message-size> <message-count>", 3);
+    let args = thr_args("remote_thr <connect-to> <message-size> <message-count> [<curve>]");
     let connect_to = &args[0];
     let size = number(&args[1], "message size");
     let count = number(&args[2], "message count");
@@ -29,6 +52,13 @@ fn main() {
 
     let ctx = zmq::Context::new();
     let socket = ctx.socket(zmq::PUSH).unwrap_or_else(|e| fail("zmq_socket", e));
+    if args.get(3).is_some_and(|a| a != "0") {
+        let key = |z85| zmq::z85_decode(z85).unwrap_or_else(|e| fail("zmq_z85_decode", e));
+        socket.set_curve_serverkey(&key(SERVER_PUBLIC)).unwrap_or_else(|e| fail("zmq_setsockopt", e));
+        socket.set_curve_publickey(&key(CLIENT_PUBLIC)).unwrap_or_else(|e| fail("zmq_setsockopt", e));
+        socket.set_curve_secretkey(&key(CLIENT_SECRET)).unwrap_or_else(|e| fail("zmq_setsockopt", e));
+        println!("security: curve");
+    }
     socket.connect(connect_to).unwrap_or_else(|e| fail("zmq_connect", e));
     print_settings!(ctx, socket);
 
