@@ -181,6 +181,57 @@ impl Decoder {
         Ok(Some(Frame::Message { body, more: frame.flags & MORE != 0 }))
     }
 
+    /// Measures the longest prefix of `buf` made of whole ZMTP 3 messages that [`decode`]
+    /// would accept, as plain message frames (no command), and at most `max_messages` of them.
+    /// Returns `(bytes, messages)`; `(0, 0)` when the decoder is not at a message boundary, is
+    /// not decoding ZMTP 3 with parsed commands, or has failed. It changes nothing: the caller
+    /// takes the prefix out of the buffer itself (the decoder stays at a message boundary)
+    /// and hands it on whole, to be split with [`next_packed_frame`] where it is consumed.
+    /// Anything it stops at (a command, an incomplete frame, a frame breaking the limits) is
+    /// left for [`decode`], which handles it as usual.
+    ///
+    /// [`decode`]: Decoder::decode
+    pub fn scan_messages(&self, buf: &[u8], max_messages: u64) -> (usize, u64) {
+        if self.failed.is_some()
+            || self.raw_commands
+            || self.format != FrameFormat::Zmtp3
+            || !self.is_at_message_boundary()
+        {
+            return (0, 0);
+        }
+        let known = self.format.known_flags();
+        let (mut at, mut messages, mut boundary) = (0usize, 0u64, 0usize);
+        let (mut frames, mut bytes) = (0u32, 0u64);
+        while messages < max_messages {
+            let Ok(Some((flags, len, header_len))) = self.parse_header(&buf[at..]) else { break };
+            if flags & !known != 0 || flags & COMMAND != 0 {
+                break;
+            }
+            frames += 1;
+            bytes = bytes.saturating_add(len);
+            if len > self.limits.max_frame_size
+                || frames > self.limits.max_frames_per_message
+                || bytes > self.limits.max_message_size
+            {
+                break;
+            }
+            let Some(end) = usize::try_from(len).ok().and_then(|len| (at + header_len).checked_add(len)) else {
+                break;
+            };
+            if end > buf.len() {
+                break;
+            }
+            at = end;
+            if flags & MORE == 0 {
+                messages += 1;
+                boundary = at;
+                frames = 0;
+                bytes = 0;
+            }
+        }
+        (boundary, messages)
+    }
+
     fn fail(&mut self, error: DecodeError) -> DecodeError {
         self.failed = Some(error);
         error
@@ -263,6 +314,56 @@ impl Decoder {
         }
         Ok(len_usize)
     }
+}
+
+/// Where the next frame of a packed run starts and what it holds (see [`packed_frame_header`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PackedFrameHeader {
+    /// Whether more frames of the same message follow.
+    pub more: bool,
+    /// Offset of the body (the header's length).
+    pub body_start: usize,
+    /// Length of the body, which is wholly in the run.
+    pub len: usize,
+}
+
+/// Reads the header of the first frame of `frames`, a run of whole ZMTP 3 messages measured
+/// by [`Decoder::scan_messages`]. `None` when the run is empty or (which a measured run cannot
+/// be, but nothing here trusts that) does not start with a whole message frame.
+#[inline]
+pub fn packed_frame_header(frames: &[u8]) -> Option<PackedFrameHeader> {
+    let (flags, len, body_start) = match *frames {
+        [flags, len, ..] if flags & LONG == 0 => (flags, usize::from(len), 2),
+        [flags, ..] => (flags, usize::try_from(read_u64(frames, 1)?).ok()?, 9),
+        [] => return None,
+    };
+    if flags & COMMAND != 0 || len > frames.len().saturating_sub(body_start) || body_start > frames.len() {
+        return None;
+    }
+    Some(PackedFrameHeader { more: flags & MORE != 0, body_start, len })
+}
+
+/// Takes the next message frame off the front of `frames`, a run of whole ZMTP 3 messages
+/// measured by [`Decoder::scan_messages`]: a body of at most [`INLINE_CAPACITY`] bytes is
+/// copied out ([`Frame::InlineMessage`]), a larger one is a slice of `frames` (no copy).
+/// Returns `None` when `frames` is empty; input that is not such a run ends it: the rest is
+/// dropped and `None` returned.
+pub fn next_packed_frame(frames: &mut Bytes) -> Option<Frame> {
+    let Some(header) = packed_frame_header(frames) else {
+        frames.clear();
+        return None;
+    };
+    let frame = match InlineBody::from_prefix(&frames[header.body_start..], header.len) {
+        Some(body) => {
+            frames.advance(header.body_start + header.len);
+            Frame::InlineMessage { body, more: header.more }
+        }
+        None => {
+            frames.advance(header.body_start);
+            Frame::Message { body: frames.split_to(header.len), more: header.more }
+        }
+    };
+    Some(frame)
 }
 
 fn read_u64(buf: &[u8], at: usize) -> Option<u64> {

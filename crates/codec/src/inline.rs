@@ -34,6 +34,24 @@ impl InlineBody {
         Some(body)
     }
 
+    /// The first `len` bytes of `data`, or `None` if `len` is over [`INLINE_CAPACITY`] or
+    /// `data` is shorter. When `data` has at least [`INLINE_CAPACITY`] bytes the copy is of
+    /// fixed size (a few vector moves rather than a call to `memcpy`).
+    #[inline]
+    pub fn from_prefix(data: &[u8], len: usize) -> Option<InlineBody> {
+        if len > INLINE_CAPACITY || len > data.len() {
+            return None;
+        }
+        let mut body = InlineBody::EMPTY;
+        match data.first_chunk::<INLINE_CAPACITY>() {
+            Some(chunk) => body.bytes = *chunk,
+            None => body.bytes[..len].copy_from_slice(&data[..len]),
+        }
+        // INLINE_CAPACITY fits in a u8, so the cast cannot truncate.
+        body.len = len as u8;
+        Some(body)
+    }
+
     /// `len` zero bytes, or `None` if `len` is over [`INLINE_CAPACITY`].
     #[inline]
     pub fn zeroed(len: usize) -> Option<InlineBody> {
@@ -105,5 +123,10 @@ mod tests {
         assert_ne!(a, InlineBody::new(b"ab").unwrap());
         assert!(InlineBody::default().is_empty());
         assert_eq!(a.len(), 3);
+        let long = [9u8; 100];
+        assert_eq!(InlineBody::from_prefix(&long, 5).unwrap().as_slice(), &long[..5]);
+        assert_eq!(InlineBody::from_prefix(b"abc", 2).unwrap().as_slice(), b"ab");
+        assert!(InlineBody::from_prefix(b"abc", 4).is_none());
+        assert!(InlineBody::from_prefix(&long, INLINE_CAPACITY + 1).is_none());
     }
 }

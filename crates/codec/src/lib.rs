@@ -80,7 +80,7 @@ pub mod metadata;
 pub mod subscription;
 
 pub use command::Command;
-pub use decoder::{Decoder, Frame, Limits};
+pub use decoder::{next_packed_frame, packed_frame_header, Decoder, Frame, Limits, PackedFrameHeader};
 pub use encoder::{Encoder, DEFAULT_COPY_LIMIT};
 pub use error::{CommandError, DecodeError, GreetingError, MetadataError};
 pub use frame::FrameFormat;

@@ -5,8 +5,8 @@ use bytes::{Bytes, BytesMut};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use rustzmq_codec::{
-    Command, DecodeError, Decoder, Encoder, Frame, FrameFormat, Greeting, GreetingDecoder, GreetingProgress, Limits,
-    Mechanism, Metadata, Version,
+    next_packed_frame, Command, DecodeError, Decoder, Encoder, Frame, FrameFormat, Greeting, GreetingDecoder,
+    GreetingProgress, Limits, Mechanism, Metadata, Version,
 };
 
 fn bytes_upto(max: usize) -> impl Strategy<Value = Bytes> {
@@ -115,8 +115,78 @@ fn decode_chunked(
     (frames, None)
 }
 
+/// An inline body as the plain frame it stands for.
+fn plain(frame: Frame) -> Frame {
+    match frame {
+        Frame::InlineMessage { body, more } => Frame::Message { body: Bytes::copy_from_slice(body.as_slice()), more },
+        other => other,
+    }
+}
+
+/// Decodes as the engine does with packing on: whole runs of messages measured by
+/// `scan_messages` (at most `max_messages` each) are split off and taken apart with
+/// `next_packed_frame`; everything else goes through `decode` with inline bodies.
+fn decode_packed(
+    limits: Limits,
+    wire: &[u8],
+    cuts: &[usize],
+    max_messages: u64,
+) -> Result<(Vec<Frame>, Option<DecodeError>), TestCaseError> {
+    let mut decoder = Decoder::new(limits);
+    decoder.set_inline_bodies(true);
+    let mut buf = BytesMut::new();
+    let mut frames = Vec::new();
+    let mut points: Vec<usize> = cuts.iter().map(|c| c % (wire.len() + 1)).collect();
+    points.push(wire.len());
+    points.sort_unstable();
+    let mut start = 0;
+    for end in points {
+        buf.extend_from_slice(&wire[start..end]);
+        start = end;
+        loop {
+            let (len, messages) = decoder.scan_messages(&buf, max_messages);
+            prop_assert!(messages <= max_messages);
+            if messages > 0 {
+                let mut run = buf.split_to(len).freeze();
+                let mut ends = 0;
+                while let Some(frame) = next_packed_frame(&mut run) {
+                    ends += u64::from(matches!(
+                        frame,
+                        Frame::Message { more: false, .. } | Frame::InlineMessage { more: false, .. }
+                    ));
+                    frames.push(plain(frame));
+                }
+                prop_assert_eq!(ends, messages);
+                continue;
+            }
+            match decoder.decode(&mut buf) {
+                Ok(Some(frame)) => frames.push(plain(frame)),
+                Ok(None) => break,
+                Err(error) => return Ok((frames, Some(error))),
+            }
+        }
+    }
+    Ok((frames, None))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn packed_runs_decode_like_frame_by_frame(
+        items in vec(item(), 0..12),
+        garbage in vec(any::<u8>(), 0..64),
+        cuts in vec(any::<usize>(), 0..8),
+        max_messages in prop_oneof![Just(u64::MAX), 1u64..4],
+        max_frame in prop_oneof![Just(u64::MAX), 0u64..400],
+        max_frames in prop_oneof![Just(u32::MAX), 1u32..4],
+    ) {
+        let mut wire = encode(&items, 64);
+        wire.extend_from_slice(&garbage);
+        let limits = Limits { max_frame_size: max_frame, max_frames_per_message: max_frames, ..Limits::default() };
+        let expected = decode_chunked(FrameFormat::Zmtp3, limits, &wire, &cuts);
+        prop_assert_eq!(decode_packed(limits, &wire, &cuts, max_messages)?, expected);
+    }
 
     #[test]
     fn encode_then_decode_round_trips(

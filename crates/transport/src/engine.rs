@@ -81,6 +81,9 @@ pub struct Engine {
     mechanism: Result<MechanismState, MechanismError>,
     /// CURVE: every frame travels boxed.
     encrypts: bool,
+    /// Received runs of whole plaintext messages go to the pipe still encoded, one item per
+    /// run (see the pipe module's "Packed runs"); set once the handshake is done.
+    packs: bool,
     /// A ZAP request for the session to deliver.
     zap_request: Option<ZapRequest>,
     version: Version,
@@ -145,6 +148,7 @@ impl Engine {
             greeting: GreetingDecoder::new(),
             mechanism,
             encrypts: false,
+            packs: false,
             zap_request: None,
             version: Version::V3_1,
             decoder: Decoder::new(limits),
@@ -439,6 +443,8 @@ impl Engine {
         // Small plaintext frames are copied out of the read buffer rather than shared with it
         // (a CURVE frame is a box, opened into its own buffer).
         self.decoder.set_inline_bodies(!encrypts);
+        // A conflating socket keeps only the newest message, decided one message at a time.
+        self.packs = !encrypts && !self.conflate;
         self.phase = Phase::Active;
         Ok(())
     }
@@ -449,25 +455,25 @@ impl Engine {
             self.encoder.encode_command(command);
             return Ok(());
         }
-        let mut body = BytesMut::with_capacity(command.body_len());
-        command.encode_body(&mut body);
-        self.send_boxed(MESSAGE_COMMAND, &body)
-    }
-
-    /// CURVE: boxes one frame and queues it as libzmq sends it, an ordinary frame holding
-    /// a MESSAGE command body.
-    fn send_boxed(&mut self, flags: u8, data: &[u8]) -> Result<(), EngineError> {
-        let boxed = self.mechanism_mut()?.encode_message(flags, data).map_err(EngineError::Mechanism)?;
-        let mut body = BytesMut::with_capacity(boxed.body_len());
-        boxed.encode_body(&mut body);
-        self.encoder.encode_message_frame(&body.freeze(), false);
+        // Encoded straight into the box (flagged MESSAGE_COMMAND).
+        let body = self.mechanism_mut()?.encode_command_body(command).map_err(EngineError::Mechanism)?;
+        self.encoder.encode_message_frame(&body, false);
         Ok(())
     }
 
-    /// CURVE: opens a received frame; returns (flags inside the box, content).
-    fn open_boxed(&mut self, body: &Bytes) -> Result<(u8, Bytes), EngineError> {
-        let command = Command::parse(body).map_err(|e| EngineError::Decode(DecodeError::Command(e)))?;
-        self.mechanism_mut()?.decode_message(&command).map_err(EngineError::Mechanism)
+    /// CURVE: boxes one frame and queues it as libzmq sends it, an ordinary frame holding
+    /// a MESSAGE command body. The mechanism seals into a buffer it reuses; the encoder copies
+    /// a small box into its batch and queues a large one as it is (no allocation per frame).
+    fn send_boxed(&mut self, flags: u8, data: &[u8]) -> Result<(), EngineError> {
+        let body = self.mechanism_mut()?.encode_message_body(flags, data).map_err(EngineError::Mechanism)?;
+        self.encoder.encode_message_frame(&body, false);
+        Ok(())
+    }
+
+    /// CURVE: opens a received frame (in place when the frame owns its buffer); returns
+    /// (flags inside the box, content).
+    fn open_boxed(&mut self, body: Bytes) -> Result<(u8, Bytes), EngineError> {
+        self.mechanism_mut()?.decode_message_body(body).map_err(EngineError::Mechanism)
     }
 
     /// Decodes frames from the wire into the pipe until the pipe is full or the socket dry.
@@ -508,11 +514,22 @@ impl Engine {
             return self.pump_in_raw(pipe, wrote);
         }
         loop {
+            if self.packs && self.decoder.is_at_message_boundary() && !pipe.is_writing_more() {
+                let credit = pipe.write_credit();
+                let (len, messages) =
+                    if credit > 0 { self.decoder.scan_messages(&self.read_buf, credit) } else { (0, 0) };
+                if messages > 0 {
+                    let frames = self.read_buf.split_to(len).freeze();
+                    self.frames_received += messages;
+                    *wrote |= pipe.write_packed(frames, messages, self.peer_metadata.clone());
+                    continue;
+                }
+            }
             let decoded = self.decoder.decode(&mut self.read_buf).map_err(EngineError::Decode)?;
             self.frames_received += u64::from(decoded.is_some());
             let decoded = match decoded {
                 Some(Frame::Message { body, .. }) if self.encrypts => {
-                    let (flags, content) = self.open_boxed(&body)?;
+                    let (flags, content) = self.open_boxed(body)?;
                     if flags & MESSAGE_COMMAND != 0 {
                         let command =
                             Command::parse(&content).map_err(|e| EngineError::Decode(DecodeError::Command(e)))?;

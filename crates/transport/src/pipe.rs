@@ -11,6 +11,15 @@
 //! [`Notify`] with the pipe's id: one command and one syscall per sleep, none per message
 //! while the reader keeps up.
 //!
+//! ## Packed runs
+//! An engine receiving a stream of small messages does not turn each into a [`Msg`]: it hands
+//! the pipe whole runs of still-encoded messages ([`Pipe::write_packed`], checked by
+//! [`Decoder::scan_messages`](rustzmq_codec::Decoder::scan_messages)), one item per run, and
+//! [`Pipe::read`] takes the run apart where the messages are consumed. The I/O thread then
+//! does one pipe write per read from the network instead of one per message, and the
+//! message bodies are copied once, by the thread that will use them. Readers see the same
+//! frames either way; a run counts as its number of messages against the high-water mark.
+//!
 //! ## High-water mark and credit
 //! A writer may have at most `hwm` messages outstanding (written and not yet read; 0 means
 //! no limit). The reader publishes how many messages it has read in batches of `lwm`
@@ -23,8 +32,49 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use bytes::{Buf, Bytes};
+use rustzmq_codec::{packed_frame_header, InlineBody, Metadata};
+
 use crate::msg::Msg;
 use crate::ypipe::{ypipe, YReader, YWriter};
+
+/// What travels through a pipe's queue.
+enum Item {
+    /// One frame.
+    Frame(Msg),
+    /// Whole messages still ZMTP-encoded (see "Packed runs" above).
+    Packed(Packed),
+}
+
+/// A run of encoded messages and the metadata of the connection they arrived on.
+struct Packed {
+    frames: Bytes,
+    metadata: Option<Arc<Metadata>>,
+}
+
+impl Packed {
+    /// The next frame of the run, if any.
+    #[inline]
+    fn next_frame(&mut self) -> Option<Msg> {
+        let Some(header) = packed_frame_header(&self.frames) else {
+            self.frames.clear();
+            return None;
+        };
+        let mut msg = match InlineBody::from_prefix(&self.frames[header.body_start..], header.len) {
+            Some(body) => {
+                self.frames.advance(header.body_start + header.len);
+                Msg::from_inline(body)
+            }
+            None => {
+                self.frames.advance(header.body_start);
+                Msg::from_bytes(self.frames.split_to(header.len))
+            }
+        };
+        msg.set_more(header.more);
+        msg.set_metadata(self.metadata.clone());
+        Some(msg)
+    }
+}
 
 /// Identifies a pipe to the object that owns one of its ends (unique within a process).
 pub type PipeId = u64;
@@ -77,8 +127,10 @@ pub enum WriteError {
 /// One end of a bidirectional pipe.
 pub struct Pipe {
     id: PipeId,
-    inbound: YReader<Msg>,
-    outbound: YWriter<Msg>,
+    inbound: YReader<Item>,
+    outbound: YWriter<Item>,
+    /// The packed run being read, if any.
+    unpacking: Option<Packed>,
     /// Credit we grant to the peer's writer (our reading side).
     in_credit: Arc<Credit>,
     /// Credit the peer grants us (our writing side).
@@ -90,6 +142,9 @@ pub struct Pipe {
     msgs_written: u64,
     msgs_read: u64,
     in_lwm: u64,
+    /// Messages left to read before the next credit publication (a countdown from
+    /// `in_lwm`: no division per message).
+    until_credit: u64,
     /// Whether we are in the middle of writing a multipart message.
     writing_more: bool,
     /// Frames of the incomplete message written so far (what a rollback removes).
@@ -141,6 +196,7 @@ pub fn pipe_pair(
         id,
         inbound: ba_reader,
         outbound: ab_writer,
+        unpacking: None,
         in_credit: Arc::clone(&ba_credit),
         out_credit: Arc::clone(&ab_credit),
         out_hwm: a_to_b_hwm,
@@ -148,6 +204,7 @@ pub fn pipe_pair(
         msgs_written: 0,
         msgs_read: 0,
         in_lwm: compute_lwm(b_to_a_hwm),
+        until_credit: compute_lwm(b_to_a_hwm),
         writing_more: false,
         frames_in_progress: 0,
         reading_more: false,
@@ -158,6 +215,7 @@ pub fn pipe_pair(
         id,
         inbound: ab_reader,
         outbound: ba_writer,
+        unpacking: None,
         in_credit: ab_credit,
         out_credit: ba_credit,
         out_hwm: b_to_a_hwm,
@@ -165,6 +223,7 @@ pub fn pipe_pair(
         msgs_written: 0,
         msgs_read: 0,
         in_lwm: compute_lwm(a_to_b_hwm),
+        until_credit: compute_lwm(a_to_b_hwm),
         writing_more: false,
         frames_in_progress: 0,
         reading_more: false,
@@ -214,7 +273,7 @@ impl Pipe {
             return Err(WriteError::Full(msg));
         }
         let more = msg.more();
-        self.outbound.write(msg);
+        self.outbound.write(Item::Frame(msg));
         self.writing_more = more;
         if more {
             self.frames_in_progress += 1;
@@ -223,6 +282,39 @@ impl Pipe {
             self.msgs_written += 1;
         }
         Ok(())
+    }
+
+    /// How many whole messages may be written now: the room below the high-water mark
+    /// (`u64::MAX` without one). At 0 the writer is registered for a notification, as
+    /// [`Pipe::check_write`] does.
+    pub fn write_credit(&mut self) -> u64 {
+        if self.out_hwm == 0 {
+            return u64::MAX;
+        }
+        self.peer_msgs_read = self.out_credit.msgs_read.load(Ordering::SeqCst);
+        if !self.check_write() {
+            return 0;
+        }
+        self.out_hwm.saturating_sub(self.msgs_written - self.peer_msgs_read)
+    }
+
+    /// Writes `messages` whole messages still encoded as ZMTP 3 frames, as measured by
+    /// [`Decoder::scan_messages`](rustzmq_codec::Decoder::scan_messages), to be read as
+    /// frames carrying `metadata`. The caller keeps to [`Pipe::write_credit`] and writes
+    /// between messages only. Returns `false`, dropping them, if the reader is gone.
+    pub fn write_packed(&mut self, frames: Bytes, messages: u64, metadata: Option<Arc<Metadata>>) -> bool {
+        debug_assert!(!self.writing_more, "a packed run starts at a message boundary");
+        if self.outbound.is_reader_closed() {
+            return false;
+        }
+        self.outbound.write(Item::Packed(Packed { frames, metadata }));
+        self.msgs_written += messages;
+        true
+    }
+
+    /// Whether a multipart message is partly written.
+    pub fn is_writing_more(&self) -> bool {
+        self.writing_more
     }
 
     /// Removes the frames of an incomplete message written so far (libzmq's rollback).
@@ -248,16 +340,29 @@ impl Pipe {
     /// Whether a frame can be read now. When none can, the reader is registered for a
     /// notification at the writer's next flush.
     pub fn check_read(&mut self) -> bool {
-        self.inbound.check_read()
+        self.unpacking.as_ref().is_some_and(|packed| !packed.frames.is_empty()) || self.inbound.check_read()
     }
 
     /// Reads one frame, if one is available.
     pub fn read(&mut self) -> Option<Msg> {
-        let msg = self.inbound.read()?;
+        let msg = loop {
+            if let Some(packed) = &mut self.unpacking {
+                match packed.next_frame() {
+                    Some(msg) => break msg,
+                    None => self.unpacking = None,
+                }
+            }
+            match self.inbound.read()? {
+                Item::Frame(msg) => break msg,
+                Item::Packed(packed) => self.unpacking = Some(packed),
+            }
+        };
         self.reading_more = msg.more();
         if !msg.more() {
             self.msgs_read += 1;
-            if self.msgs_read % self.in_lwm == 0 {
+            self.until_credit -= 1;
+            if self.until_credit == 0 {
+                self.until_credit = self.in_lwm;
                 self.return_credit();
             }
         }
@@ -281,7 +386,7 @@ impl Pipe {
 
     /// Whether the peer has gone and everything it sent has been read.
     pub fn is_peer_gone(&mut self) -> bool {
-        self.inbound.is_writer_closed() && !self.inbound.check_read()
+        self.inbound.is_writer_closed() && !self.check_read()
     }
 
     /// Whether the peer end has been dropped (it will read nothing more we write).
