@@ -10,6 +10,9 @@
 //! cargo xtask bench [ARGS...]               criterion benches, ARGS go to criterion
 //! cargo xtask bench --compare [--runs N] [--quick]
 //!                                           perf tools, rustzmq against libzmq (compare.rs)
+//! cargo xtask bench --memory [--runs N] [--connections N]
+//!                                           bytes per idle tcp connection (memory.rs)
+//! cargo xtask bench --allocs [--count N]    allocations per message, rustzmq (memory.rs)
 //! cargo xtask help                          usage text
 //! ```
 //!
@@ -37,6 +40,8 @@ use std::time::{Duration, Instant};
 mod compat;
 
 mod compare;
+
+mod memory;
 
 /// Default per-target fuzzing time for `cargo xtask fuzz`.
 const DEFAULT_FUZZ_SECONDS: u64 = 60;
@@ -75,6 +80,12 @@ Commands:
                                 libzmq and run them alternately, N runs each (default 5;
                                 --quick: 3 runs, small counts, docs untouched); writes the
                                 table into docs/benchmarks.md. Not part of `ci`.
+  bench --memory [--runs N] [--connections N]
+                                Resident memory per idle tcp connection, rustzmq against
+                                libzmq (idle_conn_mem; default 3 runs, 10,000 connections or
+                                as many as the fd limit allows); writes docs/benchmarks.md.
+  bench --allocs [--count N]    Heap allocations per message in steady-state PUSH/PULL over
+                                tcp, ipc and inproc, rustzmq (alloc_count); writes the docs.
   compat [--allow-fail NAME]... Run the zmq 0.10.0 crate's tests and zguide examples against rustzmq.
   help                          Print this text.
 
@@ -104,6 +115,8 @@ enum Task {
     },
     /// `bench --compare`: the perf tools, rustzmq against libzmq.
     BenchCompare(compare::Options),
+    /// `bench --memory` or `bench --allocs`: memory per connection, allocations per message.
+    BenchMemory(memory::Options),
     /// `compat`: the `zmq` 0.10.0 crate's tests and examples against rustzmq.
     Compat(compat::Options),
     /// `help`, `--help` or `-h`.
@@ -170,6 +183,7 @@ fn main() -> ExitCode {
         Task::Bench { args } => bench(&args),
         Task::Compat(options) => compat::compat(&options),
         Task::BenchCompare(options) => compare::compare(options),
+        Task::BenchMemory(options) => memory::memory(options),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -204,6 +218,7 @@ fn parse_args(args: &[String]) -> Result<Task, String> {
         }
         "fuzz" => parse_fuzz_args(rest),
         "compat" => compat::parse_args(rest).map(Task::Compat),
+        "bench" if memory::wanted(rest) => memory::parse_options(rest).map(Task::BenchMemory),
         // `--compare` (before any `--`) selects the libzmq comparison; anything else goes to
         // criterion.
         "bench" if rest.iter().take_while(|a| *a != "--").any(|a| a == "--compare") => {
