@@ -1,4 +1,5 @@
-//! `cargo xtask bench --compare [--runs N] [--quick]`: rustzmq against libzmq, side by side.
+//! `cargo xtask bench --compare [--runs N] [--quick] [--only TEXT]`: rustzmq against libzmq, side
+//! by side.
 //!
 //! 1. Builds the perf tools of `benches/src/bin/` twice in release mode: against rustzmq into
 //!    `<target>/release/`, and with `--features libzmq` (the real libzmq through the `zmq`
@@ -12,8 +13,19 @@
 //!    the rate, and the count is chosen so that a run takes about a second at the geometric
 //!    mean of both rates (both implementations then get the same count); `--quick` skips the
 //!    warm-up and uses small fixed counts, for a smoke test.
-//! 4. Prints medians, min–max and ratios, and (not with `--quick`) writes them with the
-//!    machine's description into `docs/benchmarks.md` between the `bench-compare` markers.
+//! 4. Prints medians, min–max and ratios, and (not with `--quick`, nor with `--only`) writes
+//!    them with the machine's description into `docs/benchmarks.md` between the `bench-compare`
+//!    markers.
+//!
+//! `--only TEXT` runs only the rows whose name (as in the table, with the size, e.g.
+//! `tcp CURVE throughput 64 KiB`) contains TEXT, ignoring case; the page is then left alone, so
+//! that its generated section always holds every row of one run.
+//!
+//! Rows: PUSH → PULL throughput (`local_thr` + `remote_thr`, also with CURVE on via their
+//! `<curve>` argument; `inproc_thr`), REQ ↔ REP latency (`local_lat` + `remote_lat`;
+//! `inproc_lat`), and PUB/SUB fan-out to [`SUBSCRIBERS`] subscribers (`pub_thr` + `sub_thr`),
+//! once with the default high-water mark (PUB drops what a slow subscriber cannot take) and once
+//! with the publisher's SNDHWM at 0 (no limit, nothing dropped).
 //!
 //! Every child process is killed after [`RUN_TIMEOUT`], so a hang fails its row (and the task)
 //! instead of hanging the comparison; the remaining rows still run and the table says which row
@@ -46,6 +58,8 @@ const START_MARKER: &str = "<!-- bench-compare:start -->";
 const END_MARKER: &str = "<!-- bench-compare:end -->";
 /// The page the table is written to, relative to the workspace root.
 const DOCS_PAGE: &str = "docs/benchmarks.md";
+/// Subscribers of the PUB/SUB fan-out rows (SUB sockets in `sub_thr`, one thread each).
+const SUBSCRIBERS: usize = 4;
 
 /// Options of `cargo xtask bench --compare`.
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
@@ -67,10 +81,43 @@ pub(crate) fn parse_options(args: &[String]) -> Result<Options, String> {
             "--quick" => quick = true,
             "--runs" => runs = Some(parse_runs(iter.next().ok_or("`--runs` needs a value")?)?),
             s if s.starts_with("--runs=") => runs = Some(parse_runs(&s["--runs=".len()..])?),
+            // Checked here, read by `only_filter` (see there).
+            "--only" => {
+                parse_only(iter.next().ok_or("`--only` needs a value")?)?;
+            }
+            s if s.starts_with("--only=") => {
+                parse_only(&s["--only=".len()..])?;
+            }
             other => return Err(format!("unexpected argument for `bench --compare`: {other}")),
         }
     }
     Ok(Options { runs: runs.unwrap_or(if quick { QUICK_RUNS } else { DEFAULT_RUNS }), quick })
+}
+
+/// The `--only` filter among `args` (lower-cased), if any.
+///
+/// [`Options`] is built by `main.rs` too (its tests name every field), so the filter is not one
+/// of its fields: [`parse_options`] checks it, and [`compare`] reads it again from the process's
+/// arguments with this function.
+fn only_filter(args: &[String]) -> Result<Option<String>, String> {
+    let mut only = None;
+    let mut iter = args.iter().take_while(|a| *a != "--");
+    while let Some(arg) = iter.next() {
+        if arg == "--only" {
+            only = Some(parse_only(iter.next().ok_or("`--only` needs a value")?)?);
+        } else if let Some(value) = arg.strip_prefix("--only=") {
+            only = Some(parse_only(value)?);
+        }
+    }
+    Ok(only)
+}
+
+/// Checks an `--only` value (not empty) and lower-cases it.
+fn parse_only(value: &str) -> Result<String, String> {
+    if value.trim().is_empty() {
+        return Err("`--only` needs a non-empty part of a row name, e.g. `--only CURVE`".to_owned());
+    }
+    Ok(value.trim().to_lowercase())
 }
 
 /// Parses a positive number of runs.
@@ -106,22 +153,9 @@ enum Measure {
     Throughput,
     /// Round trips, REQ <-> REP (`*_lat`).
     Latency,
-}
-
-/// One row of the comparison.
-#[derive(Debug, Clone)]
-enum Workload {
-    /// Measured with the perf tools.
-    Run(Spec),
-    /// Listed in the table but not measurable yet.
-    Unavailable {
-        /// Row label.
-        name: &'static str,
-        /// Message sizes it will cover.
-        sizes: &'static str,
-        /// Why it is not measured yet.
-        note: &'static str,
-    },
+    /// PUB -> [`SUBSCRIBERS`] SUBs (`pub_thr` + `sub_thr`): messages delivered per second,
+    /// summed over the subscribers.
+    FanOut,
 }
 
 /// A measurable workload.
@@ -134,56 +168,62 @@ struct Spec {
     /// Messages (or round trips) of a `--quick` run and of the warm-up run that calibrates a
     /// full one.
     base_count: usize,
+    /// Throughput with CURVE on (the `<curve>` argument of `local_thr` and `remote_thr`).
+    curve: bool,
+    /// Fan-out: the publisher's SNDHWM, when not the default (`pub_thr`'s `<sndhwm>`).
+    pub_sndhwm: Option<u32>,
 }
 
 impl Spec {
+    /// A plain (no CURVE, default HWM) row.
+    fn new(transport: Transport, measure: Measure, size: usize, base_count: usize) -> Spec {
+        Spec { transport, measure, size, base_count, curve: false, pub_sndhwm: None }
+    }
+
     fn label(&self) -> String {
-        let what = match self.measure {
-            Measure::Throughput => "throughput",
-            Measure::Latency => "latency",
-        };
-        format!("{} {what}", self.transport.name())
+        let transport = self.transport.name();
+        match self.measure {
+            Measure::Throughput if self.curve => format!("{transport} CURVE throughput"),
+            Measure::Throughput => format!("{transport} throughput"),
+            Measure::Latency => format!("{transport} latency"),
+            Measure::FanOut => match self.pub_sndhwm {
+                None => format!("{transport} pub/sub 1 → {SUBSCRIBERS}, default HWM"),
+                Some(hwm) => format!("{transport} pub/sub 1 → {SUBSCRIBERS}, PUB sndhwm={hwm}"),
+            },
+        }
+    }
+
+    /// The row's name for `--only`: its label and size, as in the table.
+    fn name(&self) -> String {
+        format!("{} {}", self.label(), size_label(self.size))
     }
 
     /// Whether the std-socket ceiling is measured for this row.
     fn has_ceiling(&self) -> bool {
-        self.measure == Measure::Throughput && self.transport != Transport::Inproc
+        self.measure == Measure::Throughput && self.transport != Transport::Inproc && !self.curve
     }
 }
 
 /// The rows of the comparison, in order.
-fn workloads() -> Vec<Workload> {
+fn workloads() -> Vec<Spec> {
     let mut rows = Vec::new();
     for transport in [Transport::Tcp, Transport::Ipc] {
         for (size, base_count) in [(16, 200_000), (64, 200_000), (1024, 100_000), (64 << 10, 5_000), (1 << 20, 300)] {
-            rows.push(Workload::Run(Spec { transport, measure: Measure::Throughput, size, base_count }));
+            rows.push(Spec::new(transport, Measure::Throughput, size, base_count));
         }
     }
-    rows.push(Workload::Run(Spec {
-        transport: Transport::Inproc,
-        measure: Measure::Throughput,
-        size: 64,
-        base_count: 300_000,
-    }));
-    for transport in [Transport::Tcp, Transport::Ipc, Transport::Inproc] {
-        rows.push(Workload::Run(Spec { transport, measure: Measure::Latency, size: 64, base_count: 3_000 }));
+    rows.push(Spec::new(Transport::Inproc, Measure::Throughput, 64, 300_000));
+    for (size, base_count) in [(64, 100_000), (64 << 10, 2_000)] {
+        rows.push(Spec { curve: true, ..Spec::new(Transport::Tcp, Measure::Throughput, size, base_count) });
     }
-    // TODO(issue 7, PUB/SUB): once rustzmq has PUB and SUB, add perf tools for one publisher
-    // and 4 subscribers (e.g. `local_pubsub_thr` / `remote_pubsub_thr`), a `Measure::FanOut`
-    // and replace this row by `Workload::Run(..)` at 64 B.
-    rows.push(Workload::Unavailable {
-        name: "pub/sub to 4 subscribers, tcp",
-        sizes: "64 B",
-        note: "not yet available: PUB/SUB is being built",
-    });
-    // TODO(issue 7, CURVE): once the security crate speaks CURVE, give `local_thr`/`remote_thr`
-    // libzmq's optional `<enable-curve>` argument (fixed test keys) and replace this row by
-    // tcp throughput rows at 64 B and 64 KiB with CURVE on.
-    rows.push(Workload::Unavailable {
-        name: "CURVE throughput, tcp",
-        sizes: "64 B, 64 KiB",
-        note: "not yet available: CURVE is being built",
-    });
+    for transport in [Transport::Tcp, Transport::Ipc, Transport::Inproc] {
+        rows.push(Spec::new(transport, Measure::Latency, 64, 3_000));
+    }
+    // Fan-out with the default HWM: the publisher outruns its subscribers and PUB drops, so a
+    // run lasts about as long as the publisher takes to send; its count is large.
+    rows.push(Spec::new(Transport::Tcp, Measure::FanOut, 64, 1_000_000));
+    // With no send limit nothing is dropped: the queues absorb the difference.
+    rows.push(Spec { pub_sndhwm: Some(0), ..Spec::new(Transport::Tcp, Measure::FanOut, 64, 200_000) });
     rows
 }
 
@@ -207,19 +247,23 @@ impl Implementation {
 }
 
 /// One measurement: msg/s for throughput; for latency libzmq's average latency (half the mean
-/// round trip) and the round trip's p50, p99 and p99.9, all in microseconds.
+/// round trip) and the round trip's p50, p99 and p99.9, all in microseconds; for fan-out the
+/// messages delivered per second summed over the subscribers, and the fraction delivered.
 #[derive(Debug, Clone, Copy)]
 struct Sample {
     value: f64,
     percentiles: [f64; 3],
+    /// Fan-out: messages delivered over messages published times subscribers (1 otherwise).
+    delivered: f64,
 }
 
 impl Sample {
-    /// Runs (messages or round trips) per second.
+    /// Runs (messages or round trips; for fan-out messages published) per second.
     fn rate(&self, measure: Measure) -> f64 {
         match measure {
             Measure::Throughput => self.value,
             Measure::Latency => 1e6 / (2.0 * self.value.max(1e-3)),
+            Measure::FanOut => self.value / (self.delivered.max(1e-6) * SUBSCRIBERS as f64),
         }
     }
 }
@@ -242,14 +286,36 @@ struct Bench {
     libzmq_bin: PathBuf,
     /// Implementation lines (`implementation: ...`) seen, per implementation.
     implementations: Vec<(Implementation, String)>,
-    /// Distinct `settings: ...` lines seen, with who printed them.
-    settings: Vec<(String, Implementation)>,
+    /// Distinct `settings: ...` lines seen, with who printed them and in which row.
+    settings: Vec<Settings>,
     /// Counter for unique ipc paths.
     ipc_seq: u32,
 }
 
+/// A `settings: ...` line, who printed it, and in which row (its label).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Settings {
+    line: String,
+    implementation: Implementation,
+    row: String,
+}
+
 /// `cargo xtask bench --compare`.
 pub(crate) fn compare(options: Options) -> Result<(), Failure> {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let only = only_filter(&args).map_err(Failure::step)?;
+    let rows: Vec<Spec> = workloads()
+        .into_iter()
+        .filter(|spec| only.as_ref().is_none_or(|only| spec.name().to_lowercase().contains(only.as_str())))
+        .collect();
+    if rows.is_empty() {
+        let names: Vec<String> = workloads().iter().map(Spec::name).collect();
+        return Err(Failure::step(format!(
+            "`--only {}` matches no row; the rows are: {}",
+            only.unwrap_or_default(),
+            names.join(", ")
+        )));
+    }
     let root = workspace_root();
     let target = match env::var_os("CARGO_TARGET_DIR") {
         Some(dir) => root.join(dir),
@@ -281,22 +347,21 @@ pub(crate) fn compare(options: Options) -> Result<(), Failure> {
 
     let load_before = load_average();
     let start = Instant::now();
-    let rows = workloads();
     let mut results = Vec::new();
-    for workload in &rows {
-        if let Workload::Run(spec) = workload {
-            results.push(bench.row(*spec, options));
-        }
+    for spec in &rows {
+        results.push(bench.row(*spec, options));
     }
     let elapsed = start.elapsed();
     let load = format!("{} before, {} after", load_before, load_average());
 
-    let report = render_report(&bench, &rows, &results, options);
+    let report = render_report(&bench, &results, options);
     println!("\n{report}");
     println!("comparison took {:.0} s; load average (1, 5, 15 min): {load}", elapsed.as_secs_f64());
 
     if options.quick {
         println!("(--quick: {DOCS_PAGE} not updated)");
+    } else if let Some(only) = &only {
+        println!("(--only {only}: {DOCS_PAGE} not updated, its section keeps every row of one full run)");
     } else {
         let machine = describe_machine();
         let section = render_docs_section(&machine, &report, &bench, options, &load, elapsed);
@@ -307,10 +372,8 @@ pub(crate) fn compare(options: Options) -> Result<(), Failure> {
         println!("wrote the table to {DOCS_PAGE}");
     }
 
-    let failures: Vec<String> = results
-        .iter()
-        .filter_map(|r| r.failure.as_ref().map(|f| format!("{} {} B: {f}", r.spec.label(), r.spec.size)))
-        .collect();
+    let failures: Vec<String> =
+        results.iter().filter_map(|r| r.failure.as_ref().map(|f| format!("{}: {f}", r.spec.name()))).collect();
     if failures.is_empty() {
         Ok(())
     } else {
@@ -330,7 +393,7 @@ impl Bench {
             ceiling: Vec::new(),
             failure: None,
         };
-        println!("\n--> {} {} B", spec.label(), spec.size);
+        println!("\n--> {}", spec.name());
         if let Err(failure) = self.measure_row(&mut result, options) {
             println!("    FAILED: {failure}");
             result.failure = Some(failure);
@@ -399,87 +462,135 @@ impl Bench {
             let tool = match spec.measure {
                 Measure::Throughput => "inproc_thr",
                 Measure::Latency => "inproc_lat",
+                Measure::FanOut => return Err("no inproc fan-out tool".to_owned()),
             };
             let mut proc = Proc::spawn(&bin.join(tool), &[&size, &count])?;
             finish(std::slice::from_mut(&mut proc), deadline)?;
             proc.lines
         } else {
+            let subscribers = SUBSCRIBERS.to_string();
+            let (endpoints, ipc_paths) =
+                self.endpoints(spec.transport, if spec.measure == Measure::FanOut { 2 } else { 1 })?;
+            let mut local_args: Vec<&str> = Vec::new();
             let (local, remote) = match spec.measure {
                 Measure::Throughput => ("local_thr", "remote_thr"),
                 Measure::Latency => ("local_lat", "remote_lat"),
+                Measure::FanOut => ("pub_thr", "sub_thr"),
             };
-            let (endpoint, ipc_path) = self.endpoint(spec.transport)?;
-            let outcome = (|| {
-                let mut procs = vec![Proc::spawn(&bin.join(local), &[&endpoint, &size, &count])?];
-                // Start the connecting side only once the binding side is bound (it prints its
-                // settings then), so no run pays for a reconnect interval.
-                if let Err(e) = procs[0].wait_for_line("settings:", deadline) {
-                    procs[0].kill();
-                    return Err(e);
-                }
-                match Proc::spawn(&bin.join(remote), &[&endpoint, &size, &count]) {
-                    Ok(proc) => procs.push(proc),
-                    Err(e) => {
-                        procs[0].kill();
-                        return Err(e);
-                    }
-                }
-                finish(&mut procs, deadline)?;
-                let remote = procs.pop().map(|p| p.lines).unwrap_or_default();
-                let local = procs.pop().map(|p| p.lines).unwrap_or_default();
-                Ok((local, remote))
-            })();
-            if let Some(path) = ipc_path {
+            local_args.extend(endpoints.iter().map(String::as_str));
+            local_args.extend([size.as_str(), count.as_str()]);
+            if spec.measure == Measure::FanOut {
+                local_args.push(&subscribers);
+            }
+            let mut remote_args = local_args.clone();
+            if spec.curve {
+                local_args.push("1");
+                remote_args.push("1");
+            }
+            let sndhwm = spec.pub_sndhwm.map(|hwm| hwm.to_string());
+            if let Some(hwm) = &sndhwm {
+                local_args.push(hwm);
+            }
+            let outcome = two_processes(&bin.join(local), &local_args, &bin.join(remote), &remote_args, deadline);
+            for path in ipc_paths {
                 let _ = fs::remove_file(path);
             }
             let (local_lines, remote_lines) = outcome?;
-            self.note_lines(implementation, &local_lines);
-            self.note_lines(implementation, &remote_lines);
+            let says_curve = |lines: &[String]| lines.iter().any(|l| l == "security: curve");
+            if spec.curve && !(says_curve(&local_lines) && says_curve(&remote_lines)) {
+                return Err(format!("`{local}`/`{remote}` did not print `security: curve`: CURVE was not on"));
+            }
+            self.note_lines(implementation, spec, &local_lines);
+            self.note_lines(implementation, spec, &remote_lines);
             match spec.measure {
                 Measure::Throughput => local_lines,
-                Measure::Latency => remote_lines,
+                Measure::Latency | Measure::FanOut => remote_lines,
             }
         };
         if implementation == Implementation::Ceiling || spec.transport == Transport::Inproc {
-            self.note_lines(implementation, &output);
+            self.note_lines(implementation, spec, &output);
         }
         parse_sample(spec.measure, &output)
     }
 
-    /// A fresh endpoint for a two-process run, and the ipc file to remove afterwards.
-    fn endpoint(&mut self, transport: Transport) -> Result<(String, Option<PathBuf>), String> {
+    /// `n` fresh, distinct endpoints for a two-process run, and the ipc files to remove
+    /// afterwards.
+    fn endpoints(&mut self, transport: Transport, n: usize) -> Result<(Vec<String>, Vec<PathBuf>), String> {
         match transport {
-            Transport::Tcp => Ok((format!("tcp://127.0.0.1:{}", free_port()?), None)),
+            Transport::Tcp => {
+                Ok((free_ports(n)?.into_iter().map(|port| format!("tcp://127.0.0.1:{port}")).collect(), Vec::new()))
+            }
             Transport::Ipc => {
-                self.ipc_seq += 1;
-                let path = env::temp_dir().join(format!("rustzmq-perf-{}-{}.ipc", std::process::id(), self.ipc_seq));
-                let _ = fs::remove_file(&path);
-                Ok((format!("ipc://{}", path.display()), Some(path)))
+                let mut endpoints = Vec::new();
+                let mut paths = Vec::new();
+                for _ in 0..n {
+                    self.ipc_seq += 1;
+                    let path =
+                        env::temp_dir().join(format!("rustzmq-perf-{}-{}.ipc", std::process::id(), self.ipc_seq));
+                    let _ = fs::remove_file(&path);
+                    endpoints.push(format!("ipc://{}", path.display()));
+                    paths.push(path);
+                }
+                Ok((endpoints, paths))
             }
             Transport::Inproc => Err("inproc runs in one process".to_owned()),
         }
     }
 
-    /// Records the implementation and settings lines a tool printed.
-    fn note_lines(&mut self, implementation: Implementation, lines: &[String]) {
+    /// Records the implementation and settings lines a tool printed in a run of `spec`.
+    fn note_lines(&mut self, implementation: Implementation, spec: Spec, lines: &[String]) {
         for line in lines {
             if let Some(rest) = line.strip_prefix("implementation: ") {
                 if !self.implementations.iter().any(|(i, _)| *i == implementation) {
                     self.implementations.push((implementation, rest.to_owned()));
                 }
             } else if let Some(rest) = line.strip_prefix("settings: ") {
-                if !self.settings.iter().any(|(s, i)| s == rest && *i == implementation) {
-                    self.settings.push((rest.to_owned(), implementation));
+                let settings = Settings { line: rest.to_owned(), implementation, row: spec.label() };
+                if !self.settings.contains(&settings) {
+                    self.settings.push(settings);
                 }
             }
         }
     }
 }
 
-/// A port that was free a moment ago: bind 127.0.0.1:0, read the port, let it go.
-fn free_port() -> Result<u16, String> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("finding a free port: {e}"))?;
-    listener.local_addr().map(|a| a.port()).map_err(|e| format!("finding a free port: {e}"))
+/// Runs a binding tool and, once it is bound (it prints its settings then), the connecting
+/// one, so that no run pays for a reconnect interval; returns both outputs (binding side first).
+fn two_processes(
+    local: &Path,
+    local_args: &[&str],
+    remote: &Path,
+    remote_args: &[&str],
+    deadline: Instant,
+) -> Result<(Vec<String>, Vec<String>), String> {
+    let mut procs = vec![Proc::spawn(local, local_args)?];
+    if let Err(e) = procs[0].wait_for_line("settings:", deadline) {
+        procs[0].kill();
+        return Err(e);
+    }
+    match Proc::spawn(remote, remote_args) {
+        Ok(proc) => procs.push(proc),
+        Err(e) => {
+            procs[0].kill();
+            return Err(e);
+        }
+    }
+    finish(&mut procs, deadline)?;
+    let remote = procs.pop().map(|p| p.lines).unwrap_or_default();
+    let local = procs.pop().map(|p| p.lines).unwrap_or_default();
+    Ok((local, remote))
+}
+
+/// `n` distinct ports that were free a moment ago: bind 127.0.0.1:0 `n` times, read the ports,
+/// let them go.
+fn free_ports(n: usize) -> Result<Vec<u16>, String> {
+    let listeners = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").map_err(|e| format!("finding a free port: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.port()).map_err(|e| format!("finding a free port: {e}")))
+        .collect()
 }
 
 /// A running perf tool, its stdout read line by line in a thread.
@@ -638,7 +749,20 @@ fn parse_sample(measure: Measure, lines: &[String]) -> Result<Sample, String> {
     match measure {
         Measure::Throughput => {
             let value = find_value(lines, "mean throughput: ", " [msg/s]").ok_or_else(|| missing("mean throughput"))?;
-            Ok(Sample { value, percentiles: [0.0; 3] })
+            Ok(Sample { value, percentiles: [0.0; 3], delivered: 1.0 })
+        }
+        Measure::FanOut => {
+            let value = find_value(lines, "mean throughput: ", " [msg/s]").ok_or_else(|| missing("mean throughput"))?;
+            // "delivered: 1232992 of 40000000 (3.1 %)"
+            let delivered = lines
+                .iter()
+                .find_map(|line| {
+                    let (got, rest) = line.strip_prefix("delivered: ")?.split_once(" of ")?;
+                    let sent = rest.split_whitespace().next()?;
+                    Some(got.trim().parse::<f64>().ok()? / sent.parse::<f64>().ok()?.max(1.0))
+                })
+                .ok_or_else(|| missing("delivered"))?;
+            Ok(Sample { value, percentiles: [0.0; 3], delivered })
         }
         Measure::Latency => {
             let value = find_value(lines, "average latency: ", " [us]").ok_or_else(|| missing("average latency"))?;
@@ -647,7 +771,7 @@ fn parse_sample(measure: Measure, lines: &[String]) -> Result<Sample, String> {
                 let prefix = format!("round-trip {name}: ");
                 *slot = find_value(lines, &prefix, " [us]").ok_or_else(|| missing(&prefix))?;
             }
-            Ok(Sample { value, percentiles })
+            Ok(Sample { value, percentiles, delivered: 1.0 })
         }
     }
 }
@@ -660,6 +784,11 @@ fn find_value(lines: &[String], prefix: &str, suffix: &str) -> Option<f64> {
 fn show_sample(measure: Measure, sample: &Sample) -> String {
     match measure {
         Measure::Throughput => format!("{} msg/s", rate(sample.value)),
+        Measure::FanOut => format!(
+            "{} msg/s delivered (summed over {SUBSCRIBERS} subscribers; {:.1} % delivered)",
+            rate(sample.value),
+            100.0 * sample.delivered
+        ),
         Measure::Latency => format!(
             "{:.2} us (round trip p50 {:.1}, p99 {:.1}, p99.9 {:.1} us)",
             sample.value, sample.percentiles[0], sample.percentiles[1], sample.percentiles[2]
@@ -793,23 +922,30 @@ fn gbps(samples: &[Sample], size: usize) -> String {
     stats(&values(samples)).map_or("—".to_owned(), |(median, _, _)| format!("{:.2}", median * size as f64 / 1e9))
 }
 
-/// The tables (markdown), with the failures and the rows not yet available.
-fn render_report(bench: &Bench, rows: &[Workload], results: &[RowResult], options: Options) -> String {
+/// The tables (markdown) of the rows in `results`, with the settings and the failures.
+fn render_report(bench: &Bench, results: &[RowResult], options: Options) -> String {
     let mut out = String::new();
     let runs = options.runs;
-    let _ = writeln!(
-        out,
-        "Throughput, PUSH → PULL (`local_thr` + `remote_thr`, two processes; inproc: `inproc_thr`): \
-         msg/s, median of {runs} runs (min–max); ratios of medians. Ceiling: `ceiling_thr`, the same \
-         ZMTP stream on std sockets without pipes or I/O threads (its own count, ~1 s per run).\n"
-    );
-    let _ = writeln!(
-        out,
-        "| workload | size | messages | rustzmq msg/s | libzmq msg/s | rustzmq/libzmq | ceiling msg/s | \
-         rustzmq/ceiling | libzmq/ceiling | GB/s rustzmq / libzmq / ceiling |"
-    );
-    let _ = writeln!(out, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-    for r in results.iter().filter(|r| r.spec.measure == Measure::Throughput) {
+    let dash = || "—".to_owned();
+    let of = |measure: Measure| results.iter().filter(move |r| r.spec.measure == measure);
+
+    if of(Measure::Throughput).next().is_some() {
+        let _ = writeln!(
+            out,
+            "Throughput, PUSH → PULL (`local_thr` + `remote_thr`, two processes; inproc: `inproc_thr`; \
+             CURVE: the same two tools with their `<curve>` argument, PULL the CURVE server): msg/s, \
+             median of {runs} runs (min–max); ratios of medians. Ceiling: `ceiling_thr`, the same ZMTP \
+             stream on std sockets without pipes or I/O threads (its own count, ~1 s per run; none for \
+             CURVE).\n"
+        );
+        let _ = writeln!(
+            out,
+            "| workload | size | messages | rustzmq msg/s | libzmq msg/s | rustzmq/libzmq | ceiling msg/s | \
+             rustzmq/ceiling | libzmq/ceiling | GB/s rustzmq / libzmq / ceiling |"
+        );
+        let _ = writeln!(out, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    }
+    for r in of(Measure::Throughput) {
         let size = size_label(r.spec.size);
         if let Some(failure) = &r.failure {
             let _ = writeln!(
@@ -823,7 +959,6 @@ fn render_report(bench: &Bench, rows: &[Workload], results: &[RowResult], option
         }
         let (rust, lib, ceil) = (values(&r.rustzmq), values(&r.libzmq), values(&r.ceiling));
         let has_ceiling = r.spec.has_ceiling();
-        let dash = || "—".to_owned();
         let _ = writeln!(
             out,
             "| {} | {size} | {} | {} | {} | **{}** | {} | {} | {} | {} / {} / {} |",
@@ -841,20 +976,22 @@ fn render_report(bench: &Bench, rows: &[Workload], results: &[RowResult], option
         );
     }
 
-    let _ = writeln!(
-        out,
-        "\nLatency, REQ ↔ REP (`local_lat` + `remote_lat`, two processes; inproc: `inproc_lat`): libzmq's \
-         \"average latency\" (half the mean round trip) in µs, median of {runs} runs (min–max); and the \
-         round trip's p50 / p99 / p99.9 in µs (medians over the runs). Ratio: rustzmq's average \
-         latency over libzmq's (lower is better).\n"
-    );
-    let _ = writeln!(
-        out,
-        "| workload | size | round trips | rustzmq latency µs | rustzmq RTT p50 / p99 / p99.9 | \
-         libzmq latency µs | libzmq RTT p50 / p99 / p99.9 | rustzmq/libzmq |"
-    );
-    let _ = writeln!(out, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
-    for r in results.iter().filter(|r| r.spec.measure == Measure::Latency) {
+    if of(Measure::Latency).next().is_some() {
+        let _ = writeln!(
+            out,
+            "\nLatency, REQ ↔ REP (`local_lat` + `remote_lat`, two processes; inproc: `inproc_lat`): libzmq's \
+             \"average latency\" (half the mean round trip) in µs, median of {runs} runs (min–max); and the \
+             round trip's p50 / p99 / p99.9 in µs (medians over the runs). Ratio: rustzmq's average \
+             latency over libzmq's (lower is better).\n"
+        );
+        let _ = writeln!(
+            out,
+            "| workload | size | round trips | rustzmq latency µs | rustzmq RTT p50 / p99 / p99.9 | \
+             libzmq latency µs | libzmq RTT p50 / p99 / p99.9 | rustzmq/libzmq |"
+        );
+        let _ = writeln!(out, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    }
+    for r in of(Measure::Latency) {
         let size = size_label(r.spec.size);
         if let Some(failure) = &r.failure {
             let _ = writeln!(
@@ -880,45 +1017,106 @@ fn render_report(bench: &Bench, rows: &[Workload], results: &[RowResult], option
         );
     }
 
-    let unavailable: Vec<String> = rows
-        .iter()
-        .filter_map(|w| match w {
-            Workload::Unavailable { name, sizes, note } => Some(format!("| {name} | {sizes} | {note} |")),
-            Workload::Run(_) => None,
-        })
-        .collect();
-    if !unavailable.is_empty() {
-        let _ = writeln!(out, "\nNot measured yet:\n\n| workload | sizes | status |\n| --- | --- | --- |");
-        for line in unavailable {
-            let _ = writeln!(out, "{line}");
+    if of(Measure::FanOut).next().is_some() {
+        let _ = writeln!(
+            out,
+            "\nPUB/SUB fan-out, one PUB to {SUBSCRIBERS} SUBs (`pub_thr` + `sub_thr`, two processes: the \
+             publisher, and one process with the {SUBSCRIBERS} SUB sockets in {SUBSCRIBERS} threads sharing \
+             one context), all subscribed to everything, after a handshake that has every subscriber \
+             receiving before the first measured message: messages delivered per second summed over the \
+             subscribers, from the first message any subscriber received to the end marker the last one \
+             received, median of {runs} runs (min–max); \"delivered\" is the share of the published \
+             messages × {SUBSCRIBERS} that arrived (median). With the default HWM the publisher sends as \
+             fast as it can and PUB drops a subscriber's messages while its queue is full, so this row \
+             measures how much a flooding publisher gets through; with `sndhwm=0` PUB queues without limit \
+             and nothing is dropped. \"messages\" is the number published.\n"
+        );
+        let _ = writeln!(
+            out,
+            "| workload | size | messages | rustzmq delivered msg/s | rustzmq delivered | libzmq delivered msg/s | \
+             libzmq delivered | rustzmq/libzmq | GB/s rustzmq / libzmq |"
+        );
+        let _ = writeln!(out, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    }
+    for r in of(Measure::FanOut) {
+        let size = size_label(r.spec.size);
+        if let Some(failure) = &r.failure {
+            let _ = writeln!(
+                out,
+                "| {} | {size} | {} | **FAILED**: {} | | | | | |",
+                r.spec.label(),
+                count_label(r.count),
+                one_line(failure)
+            );
+            continue;
         }
+        let (rust, lib) = (values(&r.rustzmq), values(&r.libzmq));
+        let _ = writeln!(
+            out,
+            "| {} | {size} | {} | {} | {} | {} | {} | **{}** | {} / {} |",
+            r.spec.label(),
+            count_label(r.count),
+            rate_cell(&rust),
+            delivered_cell(&r.rustzmq),
+            rate_cell(&lib),
+            delivered_cell(&r.libzmq),
+            ratio_cell(&rust, &lib, false),
+            gbps(&r.rustzmq, r.spec.size),
+            gbps(&r.libzmq, r.spec.size),
+        );
     }
 
-    let mut settings: Vec<&str> = bench.settings.iter().map(|(s, _)| s.as_str()).collect();
-    settings.sort_unstable();
-    settings.dedup();
     let _ = writeln!(out);
-    if settings.len() == 1 {
-        let _ = writeln!(out, "Settings printed by every run of both implementations: `{}`.", settings[0]);
-    } else {
-        let _ = writeln!(out, "**Settings differed between runs:**");
-        for (line, implementation) in &bench.settings {
-            let _ = writeln!(out, "- {}: `{line}`", implementation.name());
-        }
-    }
+    let _ = writeln!(out, "{}", settings_note(&bench.settings));
     let failures: Vec<&RowResult> = results.iter().filter(|r| r.failure.is_some()).collect();
     if !failures.is_empty() {
         let _ =
             writeln!(out, "\nFailures (each ends its row; the tools are killed after {} s):\n", RUN_TIMEOUT.as_secs());
         for r in failures {
-            let _ = writeln!(
-                out,
-                "- {} {}: {}",
-                r.spec.label(),
-                size_label(r.spec.size),
-                one_line(r.failure.as_deref().unwrap_or_default())
-            );
+            let _ = writeln!(out, "- {}: {}", r.spec.name(), one_line(r.failure.as_deref().unwrap_or_default()));
         }
+    }
+    out
+}
+
+/// "3.1 %": the median delivered share of fan-out runs.
+fn delivered_cell(samples: &[Sample]) -> String {
+    let shares: Vec<f64> = samples.iter().map(|s| 100.0 * s.delivered).collect();
+    match stats(&shares) {
+        Some((median, _, _)) if median >= 99.95 => "100 %".to_owned(),
+        Some((median, _, _)) => format!("{median:.1} %"),
+        None => "—".to_owned(),
+    }
+}
+
+/// Which `settings:` lines the runs printed: one sentence when every run of both
+/// implementations printed the same, otherwise each line with the rows and implementations
+/// that printed it.
+fn settings_note(settings: &[Settings]) -> String {
+    let mut lines: Vec<&str> = settings.iter().map(|s| s.line.as_str()).collect();
+    lines.sort_unstable();
+    lines.dedup();
+    if lines.len() == 1 {
+        return format!("Settings printed by every run of both implementations: `{}`.", lines[0]);
+    }
+    let mut all_rows: Vec<&str> = settings.iter().map(|s| s.row.as_str()).collect();
+    all_rows.sort_unstable();
+    all_rows.dedup();
+    let mut out =
+        "Settings printed by the runs (each line with the rows and implementations that printed it):\n".to_owned();
+    for line in lines {
+        let mut rows: Vec<&str> = Vec::new();
+        let mut implementations: Vec<&str> = Vec::new();
+        for s in settings.iter().filter(|s| s.line == line) {
+            if !rows.contains(&s.row.as_str()) {
+                rows.push(&s.row);
+            }
+            if !implementations.contains(&s.implementation.name()) {
+                implementations.push(s.implementation.name());
+            }
+        }
+        let which = if rows.len() == all_rows.len() { "every row".to_owned() } else { rows.join(", ") };
+        let _ = write!(out, "\n- `{line}`: {which} ({})", implementations.join(", "));
     }
     out
 }
@@ -1076,6 +1274,25 @@ mod tests {
         assert!(parse_options(&strings(&["--compare", "--runs"])).is_err());
         assert!(parse_options(&strings(&["--compare", "--runs", "0"])).is_err());
         assert!(parse_options(&strings(&["--compare", "decode"])).is_err());
+        assert_eq!(
+            parse_options(&strings(&["--compare", "--only", "CURVE"])),
+            Ok(Options { runs: DEFAULT_RUNS, quick: false })
+        );
+        assert!(parse_options(&strings(&["--compare", "--only"])).is_err());
+        assert!(parse_options(&strings(&["--compare", "--only="])).is_err());
+    }
+
+    #[test]
+    fn filters_rows() {
+        assert_eq!(only_filter(&strings(&["bench", "--compare"])), Ok(None));
+        assert_eq!(only_filter(&strings(&["bench", "--compare", "--only", "CURVE"])), Ok(Some("curve".to_owned())));
+        assert_eq!(only_filter(&strings(&["bench", "--only=Pub/Sub", "--compare"])), Ok(Some("pub/sub".to_owned())));
+        assert_eq!(only_filter(&strings(&["bench", "--", "--only", "x"])), Ok(None));
+        let names: Vec<String> = workloads().iter().map(|s| s.name().to_lowercase()).collect();
+        let matching = |only: &str| names.iter().filter(|n| n.contains(only)).count();
+        assert_eq!(matching("curve"), 2);
+        assert_eq!(matching("pub/sub"), 2);
+        assert_eq!(matching("tcp curve throughput 64 kib"), 1);
     }
 
     #[test]
@@ -1100,6 +1317,17 @@ mod tests {
         let thr =
             strings(&["implementation: rustzmq", "mean throughput: 4170501 [msg/s]", "mean throughput: 1.0 [Mb/s]"]);
         assert_eq!(parse_sample(Measure::Throughput, &thr).map(|s| s.value), Ok(4_170_501.0));
+        let fan_out = strings(&[
+            "subscriber 0: 300 delivered (30.0 %)",
+            "delivered: 1200 of 4000 (30.0 %)",
+            "mean throughput: 2000000 [msg/s]",
+        ]);
+        let sample = parse_sample(Measure::FanOut, &fan_out).expect("parses");
+        assert_eq!(sample.value, 2_000_000.0);
+        assert_eq!(sample.delivered, 0.3);
+        // 2 M delivered per second, 30 % of 4 subscribers' share: 1.67 M published per second.
+        assert!((sample.rate(Measure::FanOut) - 2e6 / 1.2).abs() < 1.0);
+        assert!(parse_sample(Measure::FanOut, &thr).is_err());
         let lat = strings(&[
             "average latency: 24.327 [us]",
             "round-trip p50: 48.802 [us]",
@@ -1128,9 +1356,34 @@ mod tests {
     #[test]
     fn every_row_is_known() {
         let rows = workloads();
-        let measured = rows.iter().filter(|w| matches!(w, Workload::Run(_))).count();
-        assert_eq!(measured, 14);
-        assert!(rows.iter().any(|w| matches!(w, Workload::Unavailable { name, .. } if name.contains("pub/sub"))));
-        assert!(rows.iter().any(|w| matches!(w, Workload::Unavailable { name, .. } if name.contains("CURVE"))));
+        assert_eq!(rows.len(), 18);
+        let mut names: Vec<String> = rows.iter().map(Spec::name).collect();
+        assert!(names.contains(&"tcp CURVE throughput 64 B".to_owned()));
+        assert!(names.contains(&"tcp CURVE throughput 64 KiB".to_owned()));
+        assert!(names.contains(&"tcp pub/sub 1 → 4, default HWM 64 B".to_owned()));
+        assert!(names.contains(&"tcp pub/sub 1 → 4, PUB sndhwm=0 64 B".to_owned()));
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), rows.len(), "row names are unique");
+        assert!(rows.iter().all(|r| !r.curve || !r.has_ceiling()));
+    }
+
+    #[test]
+    fn notes_settings() {
+        let settings = |line: &str, implementation, row: &str| Settings {
+            line: line.to_owned(),
+            implementation,
+            row: row.to_owned(),
+        };
+        let same = [settings("a", Implementation::Rustzmq, "r1"), settings("a", Implementation::Libzmq, "r2")];
+        assert_eq!(settings_note(&same), "Settings printed by every run of both implementations: `a`.");
+        let differ = [
+            settings("a", Implementation::Rustzmq, "r1"),
+            settings("a", Implementation::Libzmq, "r2"),
+            settings("b", Implementation::Rustzmq, "r2"),
+        ];
+        let note = settings_note(&differ);
+        assert!(note.contains("- `a`: every row (rustzmq, libzmq)"), "{note}");
+        assert!(note.contains("- `b`: r2 (rustzmq)"), "{note}");
     }
 }
