@@ -1,5 +1,5 @@
-//! `cargo xtask bench --compare [--runs N] [--quick] [--only TEXT]`: rustzmq against libzmq, side
-//! by side.
+//! `cargo xtask bench --compare [--runs N] [--quick] [--only TEXT[,TEXT...]]`: rustzmq against
+//! libzmq, side by side.
 //!
 //! 1. Builds the perf tools of `benches/src/bin/` twice in release mode: against rustzmq into
 //!    `<target>/release/`, and with `--features libzmq` (the real libzmq through the `zmq`
@@ -18,8 +18,9 @@
 //!    markers.
 //!
 //! `--only TEXT` runs only the rows whose name (as in the table, with the size, e.g.
-//! `tcp CURVE throughput 64 KiB`) contains TEXT, ignoring case; the page is then left alone, so
-//! that its generated section always holds every row of one run.
+//! `tcp CURVE throughput 64 KiB`) contains TEXT, ignoring case; several comma-separated texts (or
+//! several `--only`) select the rows matching any of them. The page is then left alone, so that
+//! its generated section always holds every row of one run.
 //!
 //! Rows: PUSH → PULL throughput (`local_thr` + `remote_thr`, also with CURVE on via their
 //! `<curve>` argument; `inproc_thr`), REQ ↔ REP latency (`local_lat` + `remote_lat`;
@@ -94,30 +95,39 @@ pub(crate) fn parse_options(args: &[String]) -> Result<Options, String> {
     Ok(Options { runs: runs.unwrap_or(if quick { QUICK_RUNS } else { DEFAULT_RUNS }), quick })
 }
 
-/// The `--only` filter among `args` (lower-cased), if any.
+/// The `--only` texts among `args` (lower-cased; empty: no filter).
 ///
 /// [`Options`] is built by `main.rs` too (its tests name every field), so the filter is not one
 /// of its fields: [`parse_options`] checks it, and [`compare`] reads it again from the process's
 /// arguments with this function.
-fn only_filter(args: &[String]) -> Result<Option<String>, String> {
-    let mut only = None;
+fn only_filter(args: &[String]) -> Result<Vec<String>, String> {
+    let mut only = Vec::new();
     let mut iter = args.iter().take_while(|a| *a != "--");
     while let Some(arg) = iter.next() {
         if arg == "--only" {
-            only = Some(parse_only(iter.next().ok_or("`--only` needs a value")?)?);
+            only.extend(parse_only(iter.next().ok_or("`--only` needs a value")?)?);
         } else if let Some(value) = arg.strip_prefix("--only=") {
-            only = Some(parse_only(value)?);
+            only.extend(parse_only(value)?);
         }
     }
     Ok(only)
 }
 
-/// Checks an `--only` value (not empty) and lower-cases it.
-fn parse_only(value: &str) -> Result<String, String> {
-    if value.trim().is_empty() {
-        return Err("`--only` needs a non-empty part of a row name, e.g. `--only CURVE`".to_owned());
-    }
-    Ok(value.trim().to_lowercase())
+/// Splits an `--only` value at commas, checks that no part is empty and lower-cases them.
+fn parse_only(value: &str) -> Result<Vec<String>, String> {
+    value
+        .split(',')
+        .map(|part| match part.trim() {
+            "" => Err("`--only` needs non-empty parts of row names, e.g. `--only CURVE,pub/sub`".to_owned()),
+            part => Ok(part.to_lowercase()),
+        })
+        .collect()
+}
+
+/// Whether `spec` is selected by the `--only` texts (all rows when there are none).
+fn selected(only: &[String], spec: &Spec) -> bool {
+    let name = spec.name().to_lowercase();
+    only.is_empty() || only.iter().any(|text| name.contains(text.as_str()))
 }
 
 /// Parses a positive number of runs.
@@ -304,15 +314,12 @@ struct Settings {
 pub(crate) fn compare(options: Options) -> Result<(), Failure> {
     let args: Vec<String> = env::args().skip(1).collect();
     let only = only_filter(&args).map_err(Failure::step)?;
-    let rows: Vec<Spec> = workloads()
-        .into_iter()
-        .filter(|spec| only.as_ref().is_none_or(|only| spec.name().to_lowercase().contains(only.as_str())))
-        .collect();
+    let rows: Vec<Spec> = workloads().into_iter().filter(|spec| selected(&only, spec)).collect();
     if rows.is_empty() {
         let names: Vec<String> = workloads().iter().map(Spec::name).collect();
         return Err(Failure::step(format!(
             "`--only {}` matches no row; the rows are: {}",
-            only.unwrap_or_default(),
+            only.join(","),
             names.join(", ")
         )));
     }
@@ -360,8 +367,8 @@ pub(crate) fn compare(options: Options) -> Result<(), Failure> {
 
     if options.quick {
         println!("(--quick: {DOCS_PAGE} not updated)");
-    } else if let Some(only) = &only {
-        println!("(--only {only}: {DOCS_PAGE} not updated, its section keeps every row of one full run)");
+    } else if !only.is_empty() {
+        println!("(--only {}: {DOCS_PAGE} not updated, its section keeps every row of one full run)", only.join(","));
     } else {
         let machine = describe_machine();
         let section = render_docs_section(&machine, &report, &bench, options, &load, elapsed);
@@ -1284,15 +1291,21 @@ mod tests {
 
     #[test]
     fn filters_rows() {
-        assert_eq!(only_filter(&strings(&["bench", "--compare"])), Ok(None));
-        assert_eq!(only_filter(&strings(&["bench", "--compare", "--only", "CURVE"])), Ok(Some("curve".to_owned())));
-        assert_eq!(only_filter(&strings(&["bench", "--only=Pub/Sub", "--compare"])), Ok(Some("pub/sub".to_owned())));
-        assert_eq!(only_filter(&strings(&["bench", "--", "--only", "x"])), Ok(None));
-        let names: Vec<String> = workloads().iter().map(|s| s.name().to_lowercase()).collect();
-        let matching = |only: &str| names.iter().filter(|n| n.contains(only)).count();
-        assert_eq!(matching("curve"), 2);
-        assert_eq!(matching("pub/sub"), 2);
-        assert_eq!(matching("tcp curve throughput 64 kib"), 1);
+        assert_eq!(only_filter(&strings(&["bench", "--compare"])), Ok(vec![]));
+        assert_eq!(only_filter(&strings(&["bench", "--compare", "--only", "CURVE"])), Ok(strings(&["curve"])));
+        assert_eq!(
+            only_filter(&strings(&["bench", "--only=Pub/Sub, curve", "--compare", "--only", "ipc"])),
+            Ok(strings(&["pub/sub", "curve", "ipc"]))
+        );
+        assert_eq!(only_filter(&strings(&["bench", "--", "--only", "x"])), Ok(vec![]));
+        assert!(only_filter(&strings(&["bench", "--only", "a,,b"])).is_err());
+        let rows = workloads();
+        let matching = |only: &[&str]| rows.iter().filter(|spec| selected(&strings(only), spec)).count();
+        assert_eq!(matching(&[]), rows.len());
+        assert_eq!(matching(&["curve"]), 2);
+        assert_eq!(matching(&["pub/sub"]), 2);
+        assert_eq!(matching(&["curve", "pub/sub"]), 4);
+        assert_eq!(matching(&["tcp curve throughput 64 kib"]), 1);
     }
 
     #[test]
