@@ -376,8 +376,9 @@ fn render_memory_table(rows: &[MemoryRow], runs: usize) -> String {
     let _ = writeln!(
         out,
         "Resident memory per idle tcp connection (`idle_conn_mem`: N DEALERs connected to one ROUTER on \
-         127.0.0.1, one message each way handshaked and delivered, then idle for a second; VmRSS after minus \
-         before, divided by N; **both ends of every connection are in the one process**). Bytes, median of \
+         127.0.0.1, each connection handshaked and one 1-byte message from every DEALER received by the ROUTER, \
+         then idle for a second; VmRSS after minus before, divided by N; **both ends of every connection are \
+         in the one process**). Bytes, median of \
          {runs} runs (min–max); ratio of medians (lower is better).\n"
     );
     let _ = writeln!(
