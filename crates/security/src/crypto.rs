@@ -1,5 +1,5 @@
-//! NaCl's `crypto_box` and `crypto_secretbox` as CurveZMQ uses them, built from RustCrypto
-//! parts.
+//! NaCl's `crypto_box` and `crypto_secretbox` as CurveZMQ uses them: X25519 from
+//! `x25519-dalek`, XSalsa20-Poly1305 and HSalsa20 from [`crate::secretbox`].
 //!
 //! `crypto_box_beforenm(pk, sk)` is HSalsa20 (zero nonce) of the X25519 shared secret; the box
 //! is then XSalsa20-Poly1305 under that key. On the wire a box is the 16-byte Poly1305 tag
@@ -10,21 +10,20 @@
 
 use alloc::vec::Vec;
 
-use crypto_secretbox::aead::generic_array::GenericArray;
-use crypto_secretbox::{AeadInPlace, Kdf, KeyInit, XSalsa20Poly1305};
 use rand_core::TryCryptoRng;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::keys::KEY_LEN;
+use crate::secretbox::{self, SecretBox};
 
 /// Size of the Poly1305 tag that starts every box.
-pub(crate) const TAG_LEN: usize = 16;
+pub(crate) const TAG_LEN: usize = secretbox::TAG_LEN;
 /// Size of a full nonce.
-pub(crate) const NONCE_LEN: usize = 24;
+pub(crate) const NONCE_LEN: usize = secretbox::NONCE_LEN;
 
 /// A precomputed box key (`crypto_box_beforenm`) or a secretbox key: XSalsa20-Poly1305.
-/// The cipher wipes its key when dropped.
-pub(crate) struct BoxKey(XSalsa20Poly1305);
+/// The key is wiped when dropped.
+pub(crate) struct BoxKey(SecretBox);
 
 impl BoxKey {
     /// `crypto_box_beforenm(their_public, our_secret)`; `None` if the shared secret is all
@@ -35,16 +34,15 @@ impl BoxKey {
         if !shared.was_contributory() {
             return None;
         }
-        let key = Zeroizing::new(<XSalsa20Poly1305 as Kdf>::kdf(
-            GenericArray::from_slice(shared.as_bytes()),
-            &GenericArray::default(),
-        ));
-        Some(BoxKey(XSalsa20Poly1305::new(&key)))
+        let mut key = secretbox::hsalsa20(shared.as_bytes(), &[0; 16]);
+        let boxed = BoxKey(SecretBox::new(&key));
+        key.zeroize();
+        Some(boxed)
     }
 
     /// A secretbox key (the CURVE server's cookie key).
     pub(crate) fn secret(key: &[u8; KEY_LEN]) -> BoxKey {
-        BoxKey(XSalsa20Poly1305::new(GenericArray::from_slice(key)))
+        BoxKey(SecretBox::new(key))
     }
 
     /// Appends the box of `plaintext` (tag, then ciphertext) to `out`.
@@ -58,10 +56,7 @@ impl BoxKey {
     /// Encrypts `buf[TAG_LEN..]` in place and writes the tag into `buf[..TAG_LEN]`.
     pub(crate) fn seal_in_place(&self, nonce: &[u8; NONCE_LEN], buf: &mut [u8]) {
         let (tag_out, text) = buf.split_at_mut(TAG_LEN);
-        // XSalsa20-Poly1305 without associated data fails only for inputs above 256 GiB.
-        if let Ok(tag) = self.0.encrypt_in_place_detached(GenericArray::from_slice(nonce), &[], text) {
-            tag_out.copy_from_slice(&tag);
-        }
+        tag_out.copy_from_slice(&self.0.seal_in_place(nonce, text));
     }
 
     /// Opens a box (tag, then ciphertext); `None` if it is shorter than a tag or does not
@@ -71,14 +66,26 @@ impl BoxKey {
             return None;
         }
         let (tag, ciphertext) = boxed.split_at(TAG_LEN);
-        let mut plaintext = Zeroizing::new(ciphertext.to_vec());
-        self.open_in_place(nonce, tag, &mut plaintext)?;
+        let mut plaintext = Zeroizing::new(alloc::vec![0; ciphertext.len()]);
+        self.0.open_into(nonce, tag, ciphertext, &mut plaintext)?;
         Some(plaintext)
     }
 
-    /// Decrypts `buf` in place if `tag` authenticates it.
+    /// Decrypts `buf` in place if `tag` authenticates it; otherwise wipes `buf`.
     pub(crate) fn open_in_place(&self, nonce: &[u8; NONCE_LEN], tag: &[u8], buf: &mut [u8]) -> Option<()> {
-        self.0.decrypt_in_place_detached(GenericArray::from_slice(nonce), &[], buf, GenericArray::from_slice(tag)).ok()
+        self.0.open_in_place(nonce, tag, buf)
+    }
+
+    /// Decrypts `ciphertext` into `out` (of the same length) if `tag` authenticates it;
+    /// otherwise wipes `out`.
+    pub(crate) fn open_into(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        tag: &[u8],
+        ciphertext: &[u8],
+        out: &mut [u8],
+    ) -> Option<()> {
+        self.0.open_into(nonce, tag, ciphertext, out)
     }
 }
 

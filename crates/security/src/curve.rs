@@ -33,7 +33,16 @@
 //! drop it, and a MORE flag on the frame would leak into the message. So an engine writes the
 //! body of [`encode_message`](crate::Mechanism::encode_message)'s command as a plain frame without flags, and parses a
 //! received frame's body with [`Command::parse`] before [`decode_message`](crate::Mechanism::decode_message)
-//! (`tests/libzmq_interop.rs` does exactly that against libzmq).
+//! (`tests/libzmq_interop.rs` does exactly that against libzmq). The frame-body methods do both
+//! steps at once and are what an engine should use for traffic:
+//! [`encode_message_body`](crate::Mechanism::encode_message_body) seals straight into the body
+//! to send, and [`decode_message_body`](crate::Mechanism::decode_message_body) opens a received
+//! body, in place when the frame owns its buffer; no allocation per message in steady state.
+//!
+//! **Cryptography.** X25519 is `x25519-dalek`'s; the box key is computed once per connection
+//! (`crypto_box_beforenm`) and kept for every message. XSalsa20-Poly1305 and HSalsa20 are this
+//! crate's own safe Rust (`secretbox.rs`): one pass over the data, Salsa20 four blocks at a time
+//! in SSE2/NEON lanes, Poly1305 in 64-bit limbs four blocks at a time.
 //!
 //! Like libzmq, the server makes a fresh cookie key for every connection and keeps C' and s' to
 //! check the cookie it gets back. Stricter than libzmq: the server checks that the vouch holds
@@ -45,7 +54,7 @@
 
 use alloc::vec::Vec;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use rand_core::TryCryptoRng;
 use rustzmq_codec::{Command, Metadata};
 use subtle::ConstantTimeEq;
@@ -98,12 +107,28 @@ fn encode_metadata(metadata: &Metadata) -> Zeroizing<Vec<u8>> {
     out
 }
 
+/// The start of a MESSAGE command body: the name's length and the name.
+const MESSAGE_PREFIX: &[u8; 8] = b"\x07MESSAGE";
+/// What a MESSAGE command body holds before the box's content: name, short nonce, tag and
+/// the flags byte.
+const MESSAGE_OVERHEAD: usize = MESSAGE_PREFIX.len() + MESSAGE_MIN_LEN;
+/// Capacity the codec's own buffers are given when they must grow (many small boxes share
+/// one allocation).
+const BUFFER_CHUNK: usize = 64 * 1024;
+
 /// Boxes and opens CURVE MESSAGE commands once the handshake is done: the precomputed key of
-/// the two short-term key pairs, this side's nonce counter and the last nonce received.
+/// the two short-term key pairs (`crypto_box_beforenm`, computed once per connection), this
+/// side's nonce counter and the last nonce received.
 ///
 /// Obtained from a ready [`CurveClient`] or [`CurveServer`] with `into_message_codec`, for an
 /// engine that wants to drop the handshake state; the mechanisms' own `encode_message` and
 /// `decode_message` use one too. Errors are sticky.
+///
+/// For traffic, [`CurveMessageCodec::encode_body_into`] (or
+/// [`CurveMessageCodec::encode_body`]) and [`CurveMessageCodec::decode_body`] work on whole
+/// frame bodies: each box is sealed where it will be sent from and opened in place when the
+/// received frame is not shared (into a buffer the codec reuses otherwise), with no
+/// allocation per message in steady state.
 pub struct CurveMessageCodec {
     key: BoxKey,
     encode_prefix: &'static [u8; 16],
@@ -111,9 +136,31 @@ pub struct CurveMessageCodec {
     next_nonce: u64,
     peer_nonce: u64,
     failed: Option<MechanismError>,
+    /// Boxes sealed by `encode_body` and `encode_data`, split off as they are returned.
+    sealed: BytesMut,
+    /// Contents opened by `decode_data` and from shared frames, split off likewise.
+    opened: BytesMut,
 }
 
 impl CurveMessageCodec {
+    fn new(key: BoxKey, client: bool, next_nonce: u64, peer_nonce: u64) -> CurveMessageCodec {
+        let (encode_prefix, decode_prefix) = if client {
+            (MESSAGE_NONCE_CLIENT, MESSAGE_NONCE_SERVER)
+        } else {
+            (MESSAGE_NONCE_SERVER, MESSAGE_NONCE_CLIENT)
+        };
+        CurveMessageCodec {
+            key,
+            encode_prefix,
+            decode_prefix,
+            next_nonce,
+            peer_nonce,
+            failed: None,
+            sealed: BytesMut::new(),
+            opened: BytesMut::new(),
+        }
+    }
+
     /// Boxes one frame: `flags` holds [`crate::MESSAGE_MORE`] and/or [`crate::MESSAGE_COMMAND`]
     /// (other bits are dropped, as libzmq drops them). Returns the MESSAGE command.
     pub fn encode(&mut self, flags: u8, body: &[u8]) -> Result<Command, MechanismError> {
@@ -122,22 +169,80 @@ impl CurveMessageCodec {
 
     /// Like [`CurveMessageCodec::encode`], returning the MESSAGE command's data only.
     pub fn encode_data(&mut self, flags: u8, body: &[u8]) -> Result<Bytes, MechanismError> {
-        if let Some(error) = &self.failed {
-            return Err(error.clone());
-        }
+        let mut sealed = core::mem::take(&mut self.sealed);
+        reserve(&mut sealed, MESSAGE_MIN_LEN + body.len());
+        let result = self.seal_into(flags, body, &mut sealed);
+        let data = sealed.split().freeze();
+        self.sealed = sealed;
+        result.map(|()| data)
+    }
+
+    /// Boxes one frame and appends the whole MESSAGE command *body* to `out`: `"\x07MESSAGE"`,
+    /// the short nonce, the tag, then the sealed flags and frame. That is what goes on the wire
+    /// as the body of an ordinary frame with MORE and COMMAND clear (see the module docs). The
+    /// frame is copied once, into `out`, and encrypted there.
+    pub fn encode_body_into(&mut self, flags: u8, body: &[u8], out: &mut BytesMut) -> Result<(), MechanismError> {
+        self.check()?;
+        out.reserve(MESSAGE_OVERHEAD + body.len());
+        out.put_slice(MESSAGE_PREFIX);
+        self.seal_into(flags, body, out)
+    }
+
+    /// Like [`CurveMessageCodec::encode_body_into`], into a buffer the codec keeps: the body
+    /// returned shares it, and its space is reused once the body is dropped.
+    pub fn encode_body(&mut self, flags: u8, body: &[u8]) -> Result<Bytes, MechanismError> {
+        let mut sealed = core::mem::take(&mut self.sealed);
+        reserve(&mut sealed, MESSAGE_OVERHEAD + body.len());
+        let result = self.encode_body_into(flags, body, &mut sealed);
+        let data = sealed.split().freeze();
+        self.sealed = sealed;
+        result.map(|()| data)
+    }
+
+    /// Boxes a ZMTP command (PING, PONG, SUBSCRIBE...) as [`CurveMessageCodec::encode_body`]
+    /// boxes a frame, with the [`crate::MESSAGE_COMMAND`] flag: the command body is encoded
+    /// straight into the box.
+    pub fn encode_command_body(&mut self, command: &Command) -> Result<Bytes, MechanismError> {
+        self.check()?;
+        let mut sealed = core::mem::take(&mut self.sealed);
+        reserve(&mut sealed, MESSAGE_OVERHEAD + command.body_len());
+        let start = sealed.len();
+        sealed.put_slice(MESSAGE_PREFIX);
+        let result = self.take_nonce().map(|nonce| {
+            sealed.put_u64(nonce);
+            sealed.put_bytes(0, TAG_LEN);
+            sealed.put_u8(crate::MESSAGE_COMMAND);
+            command.encode_body(&mut sealed);
+            let full_nonce = crypto::nonce(self.encode_prefix, &nonce.to_be_bytes());
+            self.key.seal_in_place(&full_nonce, &mut sealed[start + MESSAGE_PREFIX.len() + SHORT_NONCE_LEN..]);
+        });
+        let data = sealed.split().freeze();
+        self.sealed = sealed;
+        result.map(|()| data)
+    }
+
+    /// Appends the MESSAGE data (nonce, tag, sealed flags and frame) to `out`, which has room.
+    fn seal_into(&mut self, flags: u8, body: &[u8], out: &mut BytesMut) -> Result<(), MechanismError> {
+        let nonce = self.take_nonce()?;
+        out.put_u64(nonce);
+        let start = out.len();
+        out.put_bytes(0, TAG_LEN);
+        out.put_u8(flags & MESSAGE_FLAGS_MASK);
+        out.put_slice(body);
+        let full_nonce = crypto::nonce(self.encode_prefix, &nonce.to_be_bytes());
+        self.key.seal_in_place(&full_nonce, &mut out[start..]);
+        Ok(())
+    }
+
+    /// The next short nonce, once.
+    fn take_nonce(&mut self) -> Result<u64, MechanismError> {
+        self.check()?;
         let nonce = self.next_nonce;
         if nonce == u64::MAX {
             return Err(self.fail(MechanismError::NonceExhausted));
         }
         self.next_nonce += 1;
-        let mut data = BytesMut::with_capacity(MESSAGE_MIN_LEN + body.len());
-        data.put_u64(nonce);
-        data.put_bytes(0, TAG_LEN);
-        data.put_u8(flags & MESSAGE_FLAGS_MASK);
-        data.put_slice(body);
-        let full_nonce = crypto::nonce(self.encode_prefix, &nonce.to_be_bytes());
-        self.key.seal_in_place(&full_nonce, &mut data[SHORT_NONCE_LEN..]);
-        Ok(data.freeze())
+        Ok(nonce)
     }
 
     /// Opens a MESSAGE command: returns the frame's flags and body.
@@ -150,9 +255,47 @@ impl CurveMessageCodec {
 
     /// Opens the data of a MESSAGE command.
     pub fn decode_data(&mut self, data: &[u8]) -> Result<(u8, Bytes), MechanismError> {
-        if let Some(error) = &self.failed {
-            return Err(error.clone());
+        let (nonce, full_nonce) = self.check_data(data)?;
+        let ciphertext = &data[SHORT_NONCE_LEN + TAG_LEN..];
+        let tag = &data[SHORT_NONCE_LEN..SHORT_NONCE_LEN + TAG_LEN];
+        let mut opened = core::mem::take(&mut self.opened);
+        reserve(&mut opened, ciphertext.len());
+        opened.resize(ciphertext.len(), 0);
+        let authentic = self.key.open_into(&full_nonce, tag, ciphertext, &mut opened).is_some();
+        let plaintext = opened.split().freeze();
+        self.opened = opened;
+        self.accept(nonce, authentic, plaintext)
+    }
+
+    /// Opens a received frame whose body is a MESSAGE command (`"\x07MESSAGE"` and its data),
+    /// as libzmq sends them: returns the frame's flags and content. The box is opened in place
+    /// when `body` is its buffer's only reference (the content then shares it), and otherwise
+    /// into a buffer the codec reuses. A frame that is not a MESSAGE is refused.
+    pub fn decode_body(&mut self, body: Bytes) -> Result<(u8, Bytes), MechanismError> {
+        self.check()?;
+        if !body.starts_with(MESSAGE_PREFIX) {
+            let error = match Incoming::from_body(&body) {
+                Ok(incoming) => incoming.unexpected(),
+                Err(error) => error,
+            };
+            return Err(self.fail(error));
         }
+        match body.try_into_mut() {
+            Ok(mut body) => {
+                let (nonce, full_nonce) = self.check_data(&body[MESSAGE_PREFIX.len()..])?;
+                let (tag, ciphertext) = body[MESSAGE_PREFIX.len() + SHORT_NONCE_LEN..].split_at_mut(TAG_LEN);
+                let authentic = self.key.open_in_place(&full_nonce, tag, ciphertext).is_some();
+                let mut plaintext = body.freeze();
+                plaintext.advance(MESSAGE_PREFIX.len() + SHORT_NONCE_LEN + TAG_LEN);
+                self.accept(nonce, authentic, plaintext)
+            }
+            Err(body) => self.decode_data(&body[MESSAGE_PREFIX.len()..]),
+        }
+    }
+
+    /// Checks MESSAGE data before it is opened: returns its short and full nonces.
+    fn check_data(&mut self, data: &[u8]) -> Result<(u64, [u8; crypto::NONCE_LEN]), MechanismError> {
+        self.check()?;
         if data.len() < MESSAGE_MIN_LEN {
             return Err(self.fail(MechanismError::Malformed(CommandKind::Message)));
         }
@@ -160,15 +303,19 @@ impl CurveMessageCodec {
         if nonce <= self.peer_nonce {
             return Err(self.fail(MechanismError::InvalidSequence { nonce, last: self.peer_nonce }));
         }
-        let full_nonce = crypto::nonce(self.decode_prefix, &data[..SHORT_NONCE_LEN]);
-        let mut plaintext = BytesMut::from(&data[SHORT_NONCE_LEN + TAG_LEN..]);
-        let tag = &data[SHORT_NONCE_LEN..SHORT_NONCE_LEN + TAG_LEN];
-        if self.key.open_in_place(&full_nonce, tag, &mut plaintext).is_none() {
+        Ok((nonce, crypto::nonce(self.decode_prefix, &data[..SHORT_NONCE_LEN])))
+    }
+
+    /// After opening: on success the nonce is the last one received and the content is split
+    /// from the flags byte.
+    fn accept(&mut self, nonce: u64, authentic: bool, mut plaintext: Bytes) -> Result<(u8, Bytes), MechanismError> {
+        if !authentic {
             return Err(self.fail(MechanismError::Cryptographic(CommandKind::Message)));
         }
         self.peer_nonce = nonce;
         let flags = plaintext[0] & MESSAGE_FLAGS_MASK;
-        Ok((flags, plaintext.freeze().slice(1..)))
+        plaintext.advance(1);
+        Ok((flags, plaintext))
     }
 
     /// The short nonce the next encoded message will carry.
@@ -181,33 +328,36 @@ impl CurveMessageCodec {
         self.peer_nonce
     }
 
+    fn check(&self) -> Result<(), MechanismError> {
+        match &self.failed {
+            Some(error) => Err(error.clone()),
+            None => Ok(()),
+        }
+    }
+
     fn fail(&mut self, error: MechanismError) -> MechanismError {
         self.failed.get_or_insert(error).clone()
     }
 }
 
-/// Encodes with the codec of a ready mechanism; a failure fails the mechanism too.
-fn encode_with(
-    core: &mut Core,
-    codec: &mut Option<CurveMessageCodec>,
-    flags: u8,
-    body: &[u8],
-) -> Result<Command, MechanismError> {
-    core.check()?;
-    let codec = codec.as_mut().ok_or(MechanismError::NotReady)?;
-    codec.encode(flags, body).map_err(|error| core.fail(error))
+/// Makes room for `len` more bytes in one of the codec's buffers: its space is reused when
+/// every box split from it is gone, and it grows a chunk at a time otherwise.
+fn reserve(buf: &mut BytesMut, len: usize) {
+    if buf.capacity() - buf.len() < len {
+        buf.reserve(len.max(BUFFER_CHUNK));
+    }
 }
 
-/// Decodes with the codec of a ready mechanism; a failure (a replay, a forged box) fails the
-/// mechanism too.
-fn decode_with(
+/// Runs `f` on the codec of a ready mechanism; a failure (a replay, a forged box, nonces
+/// exhausted) fails the mechanism too.
+pub(crate) fn with_codec<T>(
     core: &mut Core,
     codec: &mut Option<CurveMessageCodec>,
-    command: &Command,
-) -> Result<(u8, Bytes), MechanismError> {
+    f: impl FnOnce(&mut CurveMessageCodec) -> Result<T, MechanismError>,
+) -> Result<T, MechanismError> {
     core.check()?;
     let codec = codec.as_mut().ok_or(MechanismError::NotReady)?;
-    codec.decode(command).map_err(|error| core.fail(error))
+    f(codec).map_err(|error| core.fail(error))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -406,14 +556,7 @@ impl CurveClient {
             .ok_or(MechanismError::Cryptographic(CommandKind::Ready))?;
         self.core.peer_metadata = Some(Metadata::parse(&Bytes::copy_from_slice(&plaintext))?);
         let Some(key) = self.session_key.take() else { return Err(MechanismError::NotReady) };
-        self.codec = Some(CurveMessageCodec {
-            key,
-            encode_prefix: MESSAGE_NONCE_CLIENT,
-            decode_prefix: MESSAGE_NONCE_SERVER,
-            next_nonce: self.next_nonce,
-            peer_nonce: short_nonce(data),
-            failed: None,
-        });
+        self.codec = Some(CurveMessageCodec::new(key, true, self.next_nonce, short_nonce(data)));
         self.state = ClientState::Ready;
         Ok(())
     }
@@ -425,12 +568,7 @@ impl CurveClient {
     fn zap_accepted(&mut self) {}
 }
 
-impl_mechanism!(
-    CurveClient,
-    encrypts: true,
-    |this, flags, body| encode_with(&mut this.core, &mut this.codec, flags, body),
-    |this, command| decode_with(&mut this.core, &mut this.codec, command)
-);
+impl_mechanism!(CurveClient, encrypts: true);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ServerState {
@@ -581,14 +719,7 @@ impl CurveServer {
         let mut data = Vec::with_capacity(SHORT_NONCE_LEN + TAG_LEN + self.metadata.encoded_len());
         data.extend_from_slice(&nonce);
         key.seal_into(&crypto::nonce(READY_NONCE, &nonce), &encode_metadata(&self.metadata), &mut data);
-        self.codec = Some(CurveMessageCodec {
-            key,
-            encode_prefix: MESSAGE_NONCE_SERVER,
-            decode_prefix: MESSAGE_NONCE_CLIENT,
-            next_nonce: 2,
-            peer_nonce: self.peer_nonce,
-            failed: None,
-        });
+        self.codec = Some(CurveMessageCodec::new(key, false, 2, self.peer_nonce));
         self.state = ServerState::Ready;
         // A CURVE READY carries a box, not metadata: it goes out as a command with opaque data.
         Ok(Command::Other { name: Bytes::from_static(b"READY"), data: Bytes::from(data) })
@@ -682,9 +813,4 @@ impl CurveServer {
     }
 }
 
-impl_mechanism!(
-    CurveServer,
-    encrypts: true,
-    |this, flags, body| encode_with(&mut this.core, &mut this.codec, flags, body),
-    |this, command| decode_with(&mut this.core, &mut this.codec, command)
-);
+impl_mechanism!(CurveServer, encrypts: true);

@@ -91,6 +91,7 @@ mod keys;
 mod mechanism;
 mod null;
 mod plain;
+mod secretbox;
 mod state;
 pub mod z85;
 pub mod zap;

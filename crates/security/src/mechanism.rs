@@ -104,6 +104,35 @@ pub trait Mechanism {
     /// ordinary frame: parse that frame's body with [`Command::parse`]). Returns the frame's
     /// flags and body. A nonce not above the previous one (a replay) is refused.
     fn decode_message(&mut self, command: &Command) -> Result<(u8, Bytes), MechanismError>;
+
+    /// Boxes one frame straight into the body of the frame that replaces it (CURVE, once
+    /// ready): the MESSAGE command body (`"\x07MESSAGE"` and the data) that
+    /// [`Mechanism::encode_message`]'s command encodes to, without building the command. Send
+    /// it as an ordinary frame with MORE and COMMAND clear. CURVE seals it in a buffer it
+    /// reuses ([`crate::CurveMessageCodec::encode_body`]): no allocation per frame.
+    fn encode_message_body(&mut self, flags: u8, body: &[u8]) -> Result<Bytes, MechanismError> {
+        let command = self.encode_message(flags, body)?;
+        let mut out = BytesMut::with_capacity(command.body_len());
+        command.encode_body(&mut out);
+        Ok(out.freeze())
+    }
+
+    /// Boxes a ZMTP command sent after the handshake (PING, PONG, SUBSCRIBE...) the way
+    /// [`Mechanism::encode_message_body`] boxes a frame, flagged [`MESSAGE_COMMAND`].
+    fn encode_command_body(&mut self, command: &Command) -> Result<Bytes, MechanismError> {
+        let mut body = BytesMut::with_capacity(command.body_len());
+        command.encode_body(&mut body);
+        self.encode_message_body(MESSAGE_COMMAND, &body)
+    }
+
+    /// Opens a received frame whose body is a MESSAGE command, as libzmq sends them (CURVE,
+    /// once ready): returns the flags inside the box and the content. Same checks as
+    /// [`Mechanism::decode_message`] without parsing a [`Command`] first; CURVE opens the box
+    /// in place when `body` is the only reference to its buffer.
+    fn decode_message_body(&mut self, body: Bytes) -> Result<(u8, Bytes), MechanismError> {
+        let command = Command::parse(&body).map_err(|_| MechanismError::MalformedFrame)?;
+        self.decode_message(&command)
+    }
 }
 
 /// What the local socket announces in its READY or INITIATE metadata, and the identity frame
@@ -305,12 +334,64 @@ impl Core {
 /// `core`/`core_mut`, `produce(&mut self) -> Option<Command>`,
 /// `consume(&mut self, Incoming) -> Result<(), MechanismError>`, `ready(&self) -> bool`,
 /// `zap_accepted(&mut self)`, and the constants `MECHANISM` and `AS_SERVER`; plus, for
-/// encrypting mechanisms, `encode`/`decode` given as the macro's second part.
+/// encrypting mechanisms (`encrypts: true`), the fields `core` and `codec` (an
+/// `Option<CurveMessageCodec>`, set once ready).
 macro_rules! impl_mechanism {
     ($ty:ty) => {
-        impl_mechanism!($ty, encrypts: false, |_this, _flags, _body| Err($crate::MechanismError::NotEncrypting), |_this, _command| Err($crate::MechanismError::NotEncrypting));
+        impl_mechanism!(@impl $ty, false, {
+            fn encode_message(
+                &mut self,
+                _flags: u8,
+                _body: &[u8],
+            ) -> Result<rustzmq_codec::Command, $crate::MechanismError> {
+                Err($crate::MechanismError::NotEncrypting)
+            }
+
+            fn decode_message(
+                &mut self,
+                _command: &rustzmq_codec::Command,
+            ) -> Result<(u8, bytes::Bytes), $crate::MechanismError> {
+                Err($crate::MechanismError::NotEncrypting)
+            }
+        });
     };
-    ($ty:ty, encrypts: $encrypts:expr, |$s1:ident, $flags:ident, $body:ident| $encode:expr, |$s2:ident, $command:ident| $decode:expr) => {
+    ($ty:ty, encrypts: true) => {
+        impl_mechanism!(@impl $ty, true, {
+            fn encode_message(
+                &mut self,
+                flags: u8,
+                body: &[u8],
+            ) -> Result<rustzmq_codec::Command, $crate::MechanismError> {
+                $crate::curve::with_codec(&mut self.core, &mut self.codec, |codec| codec.encode(flags, body))
+            }
+
+            fn decode_message(
+                &mut self,
+                command: &rustzmq_codec::Command,
+            ) -> Result<(u8, bytes::Bytes), $crate::MechanismError> {
+                $crate::curve::with_codec(&mut self.core, &mut self.codec, |codec| codec.decode(command))
+            }
+
+            fn encode_message_body(&mut self, flags: u8, body: &[u8]) -> Result<bytes::Bytes, $crate::MechanismError> {
+                $crate::curve::with_codec(&mut self.core, &mut self.codec, |codec| codec.encode_body(flags, body))
+            }
+
+            fn encode_command_body(
+                &mut self,
+                command: &rustzmq_codec::Command,
+            ) -> Result<bytes::Bytes, $crate::MechanismError> {
+                $crate::curve::with_codec(&mut self.core, &mut self.codec, |codec| codec.encode_command_body(command))
+            }
+
+            fn decode_message_body(
+                &mut self,
+                body: bytes::Bytes,
+            ) -> Result<(u8, bytes::Bytes), $crate::MechanismError> {
+                $crate::curve::with_codec(&mut self.core, &mut self.codec, |codec| codec.decode_body(body))
+            }
+        });
+    };
+    (@impl $ty:ty, $encrypts:expr, { $($messages:tt)* }) => {
         impl $crate::Mechanism for $ty {
             fn mechanism(&self) -> rustzmq_codec::Mechanism {
                 Self::MECHANISM
@@ -389,22 +470,7 @@ macro_rules! impl_mechanism {
                 $encrypts
             }
 
-            fn encode_message(
-                &mut self,
-                $flags: u8,
-                $body: &[u8],
-            ) -> Result<rustzmq_codec::Command, $crate::MechanismError> {
-                let $s1 = self;
-                $encode
-            }
-
-            fn decode_message(
-                &mut self,
-                $command: &rustzmq_codec::Command,
-            ) -> Result<(u8, bytes::Bytes), $crate::MechanismError> {
-                let $s2 = self;
-                $decode
-            }
+            $($messages)*
         }
     };
 }

@@ -178,4 +178,16 @@ impl Mechanism for MechanismState {
     fn decode_message(&mut self, command: &Command) -> Result<(u8, Bytes), MechanismError> {
         self.inner_mut().decode_message(command)
     }
+
+    fn encode_message_body(&mut self, flags: u8, body: &[u8]) -> Result<Bytes, MechanismError> {
+        self.inner_mut().encode_message_body(flags, body)
+    }
+
+    fn encode_command_body(&mut self, command: &Command) -> Result<Bytes, MechanismError> {
+        self.inner_mut().encode_command_body(command)
+    }
+
+    fn decode_message_body(&mut self, body: Bytes) -> Result<(u8, Bytes), MechanismError> {
+        self.inner_mut().decode_message_body(body)
+    }
 }
