@@ -352,9 +352,10 @@ fn idle_connections(runs: usize, requested: usize) -> Result<(), Failure> {
         elapsed.as_secs_f64(),
         match (fit, hard) {
             (Some(fit), Some(hard)) if fit < requested => format!(
-                " {requested} connections were asked for; the hard `RLIMIT_NOFILE` is {} and cannot be raised \
+                " {} connections were asked for; the hard `RLIMIT_NOFILE` is {} and cannot be raised \
                  here (no `CAP_SYS_RESOURCE`), and each connection takes {FDS_PER_CONNECTION} descriptors in one \
                  process, so the large row has the largest multiple of 100 that fits: {}.",
+                thousands(requested as u64),
                 thousands(hard),
                 thousands(fit as u64)
             ),

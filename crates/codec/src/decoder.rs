@@ -169,7 +169,29 @@ impl Decoder {
             return Ok(Some(Frame::InlineMessage { body, more: frame.flags & MORE != 0 }));
         }
         let body = buf.split_to(frame.len).freeze();
-        if is_command {
+        self.finish(frame, body)
+    }
+
+    /// Completes the pending frame (its header decoded, its body not yet in the buffer) with
+    /// a body the caller gathered elsewhere: a large body read straight into a buffer of its
+    /// own, say. Returns what [`Decoder::decode`] would have, or `Ok(None)` (consuming
+    /// nothing) when no frame is pending or `body` is not exactly its length.
+    pub fn complete_pending(&mut self, body: Bytes) -> Result<Option<Frame>, DecodeError> {
+        if let Some(error) = self.failed {
+            return Err(error);
+        }
+        match self.pending {
+            Some(frame) if frame.len == body.len() => {
+                self.pending = None;
+                self.finish(frame, body)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The frame for a header and its whole body.
+    fn finish(&mut self, frame: PendingFrame, body: Bytes) -> Result<Option<Frame>, DecodeError> {
+        if frame.flags & COMMAND != 0 && self.format.has_commands() {
             if self.raw_commands {
                 return Ok(Some(Frame::RawCommand(body)));
             }
@@ -415,6 +437,21 @@ mod tests {
         assert_eq!(decode_all(&mut decoder, &[0x00, 0x00]), Err(DecodeError::ReservedFlags(0x08)));
         let mut zmtp2 = Decoder::with_format(FrameFormat::Zmtp2, Limits::default());
         assert_eq!(decode_all(&mut zmtp2, &[0x04, 0x00]), Err(DecodeError::ReservedFlags(0x04)));
+    }
+
+    #[test]
+    fn a_pending_body_can_be_completed_from_elsewhere() {
+        let mut decoder = Decoder::new(Limits::default());
+        let mut buf = BytesMut::from(&b"\x01\x05he"[..]);
+        assert_eq!(decoder.decode(&mut buf), Ok(None));
+        assert_eq!(decoder.pending_body_len(), Some(5));
+        assert_eq!(decoder.complete_pending(Bytes::from_static(b"hell")), Ok(None), "wrong length: nothing");
+        assert_eq!(decoder.complete_pending(Bytes::from_static(b"hello")), Ok(Some(msg(b"hello", true))));
+        assert_eq!(decoder.pending_body_len(), None);
+        buf.clear();
+        buf.extend_from_slice(b"\x00\x01x");
+        assert_eq!(decoder.decode(&mut buf), Ok(Some(msg(b"x", false))));
+        assert_eq!(decoder.complete_pending(Bytes::new()), Ok(None), "nothing pending");
     }
 
     #[test]

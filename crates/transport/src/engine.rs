@@ -8,7 +8,7 @@
 //! (mio readiness is edge-triggered, so reads and writes go on until `WouldBlock`) and
 //! reports whether the connection is still usable.
 
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, Write};
 use std::sync::Arc;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -22,6 +22,7 @@ use rustzmq_security::{
     SocketProperties, Status, ZapConfig, ZapRequest, MESSAGE_COMMAND, MESSAGE_MORE,
 };
 
+use crate::body_pool::BodyPool;
 use crate::msg::Msg;
 use crate::options::{MechanismKind, Options, SocketKind};
 use crate::pipe::{Pipe, WriteError};
@@ -29,6 +30,10 @@ use crate::stream::Stream;
 
 /// Bytes read from the socket per `read` call.
 const READ_CHUNK: usize = 64 * 1024;
+
+/// Frames with a body larger than this are read into a buffer of their own (libzmq's
+/// threshold too: its 8 KiB input batch).
+const LARGE_BODY: usize = 8 * 1024;
 /// The largest single read (for the rest of a large frame).
 const MAX_READ: usize = 2 * 1024 * 1024;
 /// Stop pulling from the pipe once this much is encoded and unwritten.
@@ -89,8 +94,14 @@ pub struct Engine {
     version: Version,
     decoder: Decoder,
     read_buf: BytesMut,
-    /// Small reads land here first (see `fill_read_buf`).
-    scratch: Box<[u8]>,
+    /// The body of a large frame being received, read straight into an allocation of its
+    /// own (see `fill_read_buf`).
+    large_body: Option<Vec<u8>>,
+    /// Where large bodies are read, and come back to when dropped.
+    body_pool: BodyPool,
+    /// The last frame was a large body: read a little first, so that the next large body
+    /// mostly lands in its own buffer, not in the read buffer (to be copied out).
+    after_large_body: bool,
     encoder: Encoder,
     peer_metadata: Option<Arc<Metadata>>,
     peer_address: String,
@@ -153,7 +164,9 @@ impl Engine {
             version: Version::V3_1,
             decoder: Decoder::new(limits),
             read_buf: BytesMut::with_capacity(READ_CHUNK),
-            scratch: vec![0u8; READ_CHUNK].into_boxed_slice(),
+            large_body: None,
+            body_pool: BodyPool::new(),
+            after_large_body: false,
             encoder,
             peer_metadata: None,
             peer_address,
@@ -267,28 +280,28 @@ impl Engine {
         if !self.may_read {
             return Ok(false);
         }
-        // A large frame whose header is in (and passed the limits) is read straight into the
-        // buffer up to its end, so its body lands in one allocation and is never copied again;
-        // the read size is capped so that a peer's claim alone never makes us allocate more
-        // than MAX_READ. Everything else goes through a reused scratch buffer: zero-filling a
-        // fresh 64 KiB buffer per read (the old one is still shared with received messages)
-        // cost more than copying the few bytes a small read brings.
-        let large = self.decoder.pending_body_len().filter(|&body| body > self.read_buf.len() + READ_CHUNK);
-        let result = match large {
-            Some(body) => {
-                let want = (body - self.read_buf.len()).min(MAX_READ);
-                let start = self.read_buf.len();
-                self.read_buf.resize(start + want, 0);
-                let result = read_some(&mut self.stream, &mut self.read_buf[start..]);
-                self.read_buf.truncate(start + result.as_ref().map_or(0, |n| *n));
-                result
+        // Reads land straight in spare capacity (no zero-filling, no bounce buffer). Once the
+        // header of a large frame is in (it passed the limits), its body is read into a buffer
+        // of its own, as libzmq does: the read buffer stays small and reused, and the body is
+        // one allocation that is never copied again. That buffer grows with what arrives, at
+        // most MAX_READ ahead of it, so a peer's claim alone never makes us allocate much.
+        let result = match self.decoder.pending_body_len() {
+            Some(len) if len > LARGE_BODY && self.is_active() => {
+                let body = match &mut self.large_body {
+                    Some(body) => body,
+                    None => {
+                        let mut body = self.body_pool.take(len.min(MAX_READ));
+                        body.extend_from_slice(&self.read_buf);
+                        self.read_buf.clear();
+                        self.large_body.insert(body)
+                    }
+                };
+                let want = len.saturating_sub(body.len()).min(MAX_READ);
+                self.stream.read_into_vec(body, want)
             }
-            None => {
-                let result = read_some(&mut self.stream, &mut self.scratch);
-                if let Ok(n) = result {
-                    self.read_buf.extend_from_slice(&self.scratch[..n]);
-                }
-                result
+            _ => {
+                let want = if std::mem::take(&mut self.after_large_body) { LARGE_BODY } else { READ_CHUNK };
+                self.stream.read_into(&mut self.read_buf, want)
             }
         };
         match result {
@@ -525,7 +538,19 @@ impl Engine {
                     continue;
                 }
             }
-            let decoded = self.decoder.decode(&mut self.read_buf).map_err(EngineError::Decode)?;
+            let decoded = match self.large_body.take() {
+                // A large body read on its own: a frame once whole.
+                Some(body) if Some(body.len()) == self.decoder.pending_body_len() => {
+                    self.after_large_body = true;
+                    self.decoder.complete_pending(self.body_pool.freeze(body))
+                }
+                Some(body) => {
+                    self.large_body = Some(body);
+                    Ok(None)
+                }
+                None => self.decoder.decode(&mut self.read_buf),
+            }
+            .map_err(EngineError::Decode)?;
             self.frames_received += u64::from(decoded.is_some());
             let decoded = match decoded {
                 Some(Frame::Message { body, .. }) if self.encrypts => {
@@ -719,14 +744,4 @@ fn mechanism_for(
         enforce_domain: false,
     };
     MechanismState::new(Config { properties, zap, security })
-}
-
-/// One `read`, retried on EINTR.
-fn read_some(stream: &mut Stream, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        match stream.read(buf) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            other => return other,
-        }
-    }
 }

@@ -12,6 +12,7 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod body_pool;
 mod ctx;
 pub mod endpoint;
 mod engine;
