@@ -412,7 +412,6 @@ impl Drop for Pipe {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
     use std::sync::atomic::AtomicUsize;
 
     #[derive(Default)]
@@ -463,6 +462,42 @@ mod tests {
         assert_eq!(a_n.0.load(Ordering::SeqCst), 1);
         assert!(a.check_write());
         a.write(frame(b"y", false)).unwrap();
+    }
+
+    #[test]
+    fn packed_runs_read_as_frames_and_count_against_the_hwm() {
+        let a_n = Arc::new(Counter::default());
+        let b_n = Arc::new(Counter::default());
+        let (mut a, mut b) = pipe_pair(4, a_n.clone(), b_n, 4, 4);
+        assert_eq!(a.write_credit(), 4);
+        // Three messages: "hi" + "there" (two frames), a 100-byte body, an empty one.
+        let mut run = vec![0x01, 2, b'h', b'i', 0x00, 5];
+        run.extend_from_slice(b"there");
+        run.extend_from_slice(&[0x00, 100]);
+        run.extend_from_slice(&[7; 100]);
+        run.extend_from_slice(&[0x00, 0]);
+        let mut metadata = Metadata::new();
+        metadata.insert("Socket-Type", Bytes::from_static(b"PUSH")).unwrap();
+        let metadata = Some(Arc::new(metadata));
+        assert!(a.write_packed(Bytes::from(run), 3, metadata.clone()));
+        a.flush();
+        assert_eq!(a.write_credit(), 1);
+        a.write(frame(b"last", false)).unwrap();
+        a.flush();
+        assert_eq!(a.write_credit(), 0, "full: three packed + one");
+
+        let first = b.read().unwrap();
+        assert_eq!((first.data(), first.more(), first.metadata()), (&b"hi"[..], true, metadata.as_ref()));
+        assert!(b.is_reading_more());
+        assert_eq!(b.read().unwrap().data(), b"there");
+        let big = b.read().unwrap();
+        assert_eq!((big.len(), big.is_inline()), (100, false));
+        drop(a);
+        assert!(!b.is_peer_gone(), "the run is not read yet");
+        assert!(b.read().unwrap().is_empty());
+        assert_eq!(b.read().unwrap().data(), b"last");
+        assert!(b.read().is_none());
+        assert!(b.is_peer_gone());
     }
 
     #[test]
