@@ -109,6 +109,8 @@ pub struct Engine {
     stalled_frame: Option<Msg>,
     /// The peer may have more bytes for us (edge-triggered readiness not yet exhausted).
     may_read: bool,
+    /// The poller reported the peer's end of stream: a short read does not mean drained.
+    read_to_end: bool,
     /// The socket may accept more bytes.
     may_write: bool,
     /// A STREAM socket's connection: raw bytes, no ZMTP at all.
@@ -172,6 +174,7 @@ impl Engine {
             peer_address,
             stalled_frame: None,
             may_read: true,
+            read_to_end: false,
             may_write: true,
             raw,
             raw_notice_due: raw,
@@ -240,10 +243,12 @@ impl Engine {
         self.version
     }
 
-    /// Records readiness reported by the poller.
-    pub fn on_ready(&mut self, readable: bool, writable: bool) {
+    /// Records readiness reported by the poller. `closing`: it also reported the peer's end
+    /// of stream (or an error), so reads go on until they say so.
+    pub fn on_ready(&mut self, readable: bool, writable: bool, closing: bool) {
         self.may_read |= readable;
         self.may_write |= writable;
+        self.read_to_end |= closing;
     }
 
     /// Whether everything queued has been written.
@@ -285,7 +290,7 @@ impl Engine {
         // of its own, as libzmq does: the read buffer stays small and reused, and the body is
         // one allocation that is never copied again. That buffer grows with what arrives, at
         // most MAX_READ ahead of it, so a peer's claim alone never makes us allocate much.
-        let result = match self.decoder.pending_body_len() {
+        let (want, result) = match self.decoder.pending_body_len() {
             Some(len) if len > LARGE_BODY && self.is_active() => {
                 let body = match &mut self.large_body {
                     Some(body) => body,
@@ -297,16 +302,25 @@ impl Engine {
                     }
                 };
                 let want = len.saturating_sub(body.len()).min(MAX_READ);
-                self.stream.read_into_vec(body, want)
+                (want, self.stream.read_into_vec(body, want))
             }
             _ => {
                 let want = if std::mem::take(&mut self.after_large_body) { LARGE_BODY } else { READ_CHUNK };
-                self.stream.read_into(&mut self.read_buf, want)
+                (want, self.stream.read_into(&mut self.read_buf, want))
             }
         };
         match result {
             Ok(0) => Err(EngineError::Io(io::ErrorKind::UnexpectedEof.into())),
-            Ok(_) => Ok(true),
+            Ok(n) => {
+                // A short read emptied the socket: the next arrival is a new readiness edge,
+                // so the read that would only say WouldBlock is skipped (one syscall per
+                // batch). Not once the poller saw the end of the stream, which has no
+                // further edge to come.
+                if n < want && !self.read_to_end {
+                    self.may_read = false;
+                }
+                Ok(true)
+            }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 self.may_read = false;
                 Ok(false)

@@ -351,7 +351,8 @@ impl IoThread {
                 if token == WAKER {
                     continue;
                 }
-                self.on_ready(token.0, event.is_readable() || event.is_read_closed(), event.is_writable());
+                let closing = event.is_read_closed() || event.is_error();
+                self.on_ready(token.0, event.is_readable() || closing, event.is_writable(), closing);
             }
             self.drain_mailbox();
             self.fire_timers();
@@ -455,12 +456,12 @@ impl IoThread {
         self.start_connect(token);
     }
 
-    fn on_ready(&mut self, token: usize, readable: bool, writable: bool) {
+    fn on_ready(&mut self, token: usize, readable: bool, writable: bool, closing: bool) {
         match self.objects.get_mut(&token) {
             Some(Object::Listener(_)) => self.accept(token),
             Some(Object::Session(session)) => {
                 if let Some(engine) = session.engine.as_mut() {
-                    engine.on_ready(readable, writable);
+                    engine.on_ready(readable, writable, closing);
                     self.drive_session(token);
                 } else if session.connecting.is_some() {
                     self.finish_connect(token);
