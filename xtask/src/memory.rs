@@ -246,6 +246,27 @@ fn now_utc() -> String {
         .map_or_else(|| "unknown date".to_owned(), |o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
 }
 
+/// ` at commit abc1234` (with ` plus uncommitted changes` when the work tree differs), or
+/// nothing outside a git checkout.
+fn source_commit() -> String {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(workspace_root())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    match git(&["rev-parse", "--short", "HEAD"]) {
+        Some(commit) if !commit.is_empty() => {
+            let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+            format!(" at commit {commit}{}", if dirty { " plus uncommitted changes" } else { "" })
+        }
+        _ => String::new(),
+    }
+}
+
 /// One row of the idle-connection table.
 struct MemoryRow {
     /// Connections.
@@ -345,9 +366,10 @@ fn idle_connections(runs: usize, requested: usize) -> Result<(), Failure> {
     let mut section = String::new();
     let _ = writeln!(
         section,
-        "Measured {} with `cargo xtask bench --memory{}` ({runs} runs per implementation and row, alternating; \
+        "Measured {}{} with `cargo xtask bench --memory{}` ({runs} runs per implementation and row, alternating; \
          {:.0} s in all). Load average (1, 5, 15 min): {load}.{}\n",
         now_utc(),
+        source_commit(),
         if runs == DEFAULT_RUNS { String::new() } else { format!(" --runs {runs}") },
         elapsed.as_secs_f64(),
         match (fit, hard) {
@@ -515,8 +537,9 @@ fn allocations(count: Option<u64>) -> Result<(), Failure> {
     let mut section = String::new();
     let _ = writeln!(
         section,
-        "Measured {} with `{command}` (one run, {:.0} s). Load average (1, 5, 15 min): {load}.\n",
+        "Measured {}{} with `{command}` (one run, {:.0} s). Load average (1, 5, 15 min): {load}.\n",
         now_utc(),
+        source_commit(),
         elapsed.as_secs_f64()
     );
     section.push_str(&table);
