@@ -71,20 +71,27 @@ macro_rules! quarter_round {
     };
 }
 
-/// Ten double rounds (a column round, then a row round) on `x`.
+/// Ten double rounds on `x`.
 macro_rules! twenty_rounds {
     ($x:ident, $add:ident, $xor_rotl:ident) => {
         for _ in 0..10 {
-            quarter_round!($x, $add, $xor_rotl, 0, 4, 8, 12);
-            quarter_round!($x, $add, $xor_rotl, 5, 9, 13, 1);
-            quarter_round!($x, $add, $xor_rotl, 10, 14, 2, 6);
-            quarter_round!($x, $add, $xor_rotl, 15, 3, 7, 11);
-            quarter_round!($x, $add, $xor_rotl, 0, 1, 2, 3);
-            quarter_round!($x, $add, $xor_rotl, 5, 6, 7, 4);
-            quarter_round!($x, $add, $xor_rotl, 10, 11, 8, 9);
-            quarter_round!($x, $add, $xor_rotl, 15, 12, 13, 14);
+            double_round!($x, $add, $xor_rotl);
         }
     };
+}
+
+/// A double round (a column round, then a row round) on `x`.
+macro_rules! double_round {
+    ($x:ident, $add:ident, $xor_rotl:ident) => {{
+        quarter_round!($x, $add, $xor_rotl, 0, 4, 8, 12);
+        quarter_round!($x, $add, $xor_rotl, 5, 9, 13, 1);
+        quarter_round!($x, $add, $xor_rotl, 10, 14, 2, 6);
+        quarter_round!($x, $add, $xor_rotl, 15, 3, 7, 11);
+        quarter_round!($x, $add, $xor_rotl, 0, 1, 2, 3);
+        quarter_round!($x, $add, $xor_rotl, 5, 6, 7, 4);
+        quarter_round!($x, $add, $xor_rotl, 10, 11, 8, 9);
+        quarter_round!($x, $add, $xor_rotl, 15, 12, 13, 14);
+    }};
 }
 
 #[inline(always)]
@@ -157,8 +164,10 @@ impl Salsa20 {
 
     /// The next blocks of keystream into `out`, enough for `needed` bytes if that takes less
     /// than four blocks, four blocks otherwise; returns how many bytes it wrote. One or two
-    /// blocks are computed alone (a short message's), more four at a time.
-    fn fill(&mut self, out: &mut [u8; 256], needed: usize) -> usize {
+    /// blocks are computed alone (a short message's), more four at a time. `mac` absorbs
+    /// `mac_data` meanwhile (see [`Salsa20::blocks4`]).
+    fn fill(&mut self, out: &mut [u8; 256], needed: usize, mac: &mut Poly1305, mac_data: &[u8]) -> usize {
+        mac.update(if needed > 128 { &[] } else { mac_data });
         match needed {
             0..=64 => {
                 self.block(&mut out[..64]);
@@ -171,14 +180,17 @@ impl Salsa20 {
                 128
             }
             _ => {
-                self.blocks4(out);
+                self.blocks4(out, mac, mac_data);
                 256
             }
         }
     }
 
-    /// The next four blocks of keystream, computed side by side.
-    fn blocks4(&mut self, out: &mut [u8; 256]) {
+    /// The next four blocks of keystream, computed side by side, while `mac` absorbs
+    /// `mac_data` (up to 320 bytes; a multiple of 16 unless it ends the message). The MAC's
+    /// scalar multiplications are interleaved with the rounds' vector instructions, so that the
+    /// processor runs both at once.
+    fn blocks4(&mut self, out: &mut [u8; 256], mac: &mut Poly1305, mac_data: &[u8]) {
         let counter = self.counter();
         let mut input = [Lanes::splat(0); 16];
         for (lanes, word) in input.iter_mut().zip(self.input) {
@@ -187,8 +199,17 @@ impl Salsa20 {
         let counters: [u64; 4] = core::array::from_fn(|lane| counter.wrapping_add(lane as u64));
         input[8] = Lanes::new(counters.map(|c| c as u32));
         input[9] = Lanes::new(counters.map(|c| (c >> 32) as u32));
+        let powers = if mac_data.len() >= 64 { Some(mac.powers()) } else { None };
+        let mut quads = mac_data.chunks_exact(64);
         let mut x = input;
-        twenty_rounds!(x, add4, xor_rotl4);
+        for round in 0..10 {
+            double_round!(x, add4, xor_rotl4);
+            if let (1 | 3 | 5 | 7 | 9, Some(powers)) = (round, &powers) {
+                if let Some(quad) = quads.next() {
+                    mac.quad(quad, powers);
+                }
+            }
+        }
         for (word, start) in x.iter_mut().zip(input) {
             *word += start;
         }
@@ -203,6 +224,12 @@ impl Salsa20 {
             }
         }
         self.set_counter(counter.wrapping_add(4));
+        if let Some(powers) = &powers {
+            for quad in &mut quads {
+                mac.quad(quad, powers);
+            }
+        }
+        mac.update(quads.remainder());
     }
 }
 
@@ -307,14 +334,10 @@ impl Poly1305 {
         // multiplications), one at a time otherwise and for the rest.
         let mut rest = data;
         if data.len() >= 128 || self.powers.is_some() {
-            let [r2, r3, r4] = self.powers();
+            let powers = self.powers();
             let mut quads = data.chunks_exact(64);
             for quad in &mut quads {
-                let [m0, m1, m2] = limbs(quad, HIGH_BIT);
-                let h = [self.h[0] + m0, self.h[1] + m1, self.h[2] + m2];
-                let a = sum(r4.mul(h), r3.mul(limbs(&quad[16..], HIGH_BIT)));
-                let b = sum(r2.mul(limbs(&quad[32..], HIGH_BIT)), self.r.mul(limbs(&quad[48..], HIGH_BIT)));
-                self.h = carry(sum(a, b));
+                self.quad(quad, &powers);
             }
             rest = quads.remainder();
         }
@@ -329,6 +352,16 @@ impl Poly1305 {
             padded[last.len()] = 1;
             self.block(limbs(&padded, 0));
         }
+    }
+
+    /// Four full blocks (64 bytes) in one step, given `self.powers()`.
+    #[inline(always)]
+    fn quad(&mut self, quad: &[u8], [r2, r3, r4]: &[Multiplier; 3]) {
+        let [m0, m1, m2] = limbs(quad, HIGH_BIT);
+        let h = [self.h[0] + m0, self.h[1] + m1, self.h[2] + m2];
+        let a = sum(r4.mul(h), r3.mul(limbs(&quad[16..], HIGH_BIT)));
+        let b = sum(r2.mul(limbs(&quad[32..], HIGH_BIT)), self.r.mul(limbs(&quad[48..], HIGH_BIT)));
+        self.h = carry(sum(a, b));
     }
 
     fn block(&mut self, m: [u64; 3]) {
@@ -422,35 +455,55 @@ fn run(key: &[u8; KEY_LEN], nonce: &[u8; NONCE_LEN], buf: &mut [u8], direction: 
     subkey.zeroize();
     let mut keystream = [0u8; 256];
     // Block 0 starts with the Poly1305 key; the data's keystream follows it.
-    let mut available = stream.fill(&mut keystream, 32 + buf.len());
-    let mut mac = Poly1305::new(&keystream[..32]);
-    let mut used = 32;
+    let mut block0 = [0u8; 64];
+    stream.block(&mut block0);
+    let mut mac = Poly1305::new(&block0[..32]);
+    keystream[..64].copy_from_slice(&block0);
+    block0.zeroize();
+    let (mut available, mut used) = (64, 32);
+    let len = buf.len();
+    // The ciphertext is authenticated while the next keystream is computed: for sealing, what
+    // was encrypted so far; for opening, the piece about to be decrypted. `maced` bytes are in.
+    let mut maced = 0;
     let mut done = 0;
-    while done < buf.len() {
+    while done < len {
         if used == available {
-            available = stream.fill(&mut keystream, buf.len() - done);
+            let left = len - done;
+            let next = done + left.min(256);
+            let mac_data = match direction {
+                Direction::SealInPlace => &buf[maced..done],
+                Direction::OpenInPlace => &buf[maced..next],
+                Direction::OpenFrom(from) => &from[maced..next],
+            };
+            let end = maced + mac_data.len();
+            available = stream.fill(&mut keystream, left, &mut mac, mac_data);
+            maced = end;
             used = 0;
         }
-        let n = (available - used).min(buf.len() - done);
-        let piece = &mut buf[done..done + n];
+        let n = (available - used).min(len - done);
         let key_piece = &keystream[used..used + n];
         match direction {
-            Direction::SealInPlace => {
-                xor_in_place(piece, key_piece);
-                mac.update(piece);
-            }
+            Direction::SealInPlace => xor_in_place(&mut buf[done..done + n], key_piece),
             Direction::OpenInPlace => {
-                mac.update(piece);
-                xor_in_place(piece, key_piece);
+                if maced < done + n {
+                    mac.update(&buf[maced..done + n]);
+                    maced = done + n;
+                }
+                xor_in_place(&mut buf[done..done + n], key_piece);
             }
             Direction::OpenFrom(from) => {
-                let from = &from[done..done + n];
-                mac.update(from);
-                xor_into(piece, from, key_piece);
+                if maced < done + n {
+                    mac.update(&from[maced..done + n]);
+                    maced = done + n;
+                }
+                xor_into(&mut buf[done..done + n], &from[done..done + n], key_piece);
             }
         }
         used += n;
         done += n;
+    }
+    if let Direction::SealInPlace = direction {
+        mac.update(&buf[maced..]);
     }
     keystream.zeroize();
     mac.finish()
@@ -730,9 +783,15 @@ mod tests {
         #[test]
         fn matches_the_reference(key in any::<[u8; 32]>(), nonce in any::<[u8; 24]>(), data in proptest::collection::vec(any::<u8>(), 0..2000)) {
             let (ciphertext, tag) = reference_seal(&key, &nonce, &data);
+            let sealer = SecretBox::new(&key);
             let mut buf = data.clone();
-            prop_assert_eq!(SecretBox::new(&key).seal_in_place(&nonce, &mut buf), tag);
-            prop_assert_eq!(buf, ciphertext);
+            prop_assert_eq!(sealer.seal_in_place(&nonce, &mut buf), tag);
+            prop_assert_eq!(&buf, &ciphertext);
+            let mut out = vec![0u8; data.len()];
+            prop_assert!(sealer.open_into(&nonce, &tag, &ciphertext, &mut out).is_some());
+            prop_assert_eq!(&out, &data);
+            prop_assert!(sealer.open_in_place(&nonce, &tag, &mut buf).is_some());
+            prop_assert_eq!(&buf, &data);
         }
 
         #[test]
