@@ -7,8 +7,8 @@
 //! (when [`YReader::check_read`] finds the queue empty it atomically marks the reader asleep,
 //! and the writer's next flush returns `false`, telling the caller to wake the reader with
 //! one syscall elsewhere). In steady state there is no lock, no syscall and no heap
-//! allocation: the chunk the reader has just emptied is handed back to the writer through a
-//! one-chunk `spare` slot.
+//! allocation: the chunks the reader has emptied are handed back to the writer through
+//! [`SPARE_CHUNKS`] `spares` slots.
 //!
 //! # State
 //!
@@ -37,11 +37,12 @@
 //!   failure, which is where it reads a new flush point). It therefore happens-after every
 //!   slot write and chunk link below the flush point it read, and it only ever reads slots
 //!   with `seq < readable` and follows `next` of a chunk only to read such a slot.
-//! * **Chunk recycling.** When the reader leaves a chunk it `swap`s it into `spare` with
-//!   *AcqRel*; the writer takes it with an *Acquire* `swap(null)`, so the reader's last
-//!   accesses to the chunk (moving items out, reading `next`) happen-before the writer reuses
-//!   it. Only the reader puts chunks in `spare` and only the writer takes them, so a chunk
-//!   taken from `spare` is exclusively the writer's.
+//! * **Chunk recycling.** When the reader leaves a chunk it puts it into an empty `spares`
+//!   slot with a *Release* `compare_exchange(null, chunk)`; the writer takes one with an
+//!   *Acquire* `swap(null)`, so the reader's last accesses to the chunk (moving items out,
+//!   reading `next`) happen-before the writer reuses it. Only the reader puts chunks in the
+//!   slots (only into null ones) and only the writer takes them (swapping in null), so a chunk
+//!   taken from a slot is exclusively the writer's and a slot never holds a chunk twice.
 //! * **No lost wake-up.** Both the reader's `head_seq → ASLEEP` CAS and the writer's
 //!   `flushed → tail_seq` CAS are read-modify-writes on `c`, hence totally ordered in `c`'s
 //!   modification order, and each reads the value written immediately before it. If the
@@ -62,11 +63,11 @@
 //!   shared part is dropped by `Arc` after both ends, with `Arc`'s Release decrement /
 //!   Acquire fence, so its `Drop` sees both ends' final state and drops exactly the slots in
 //!   `[head_seq, c)` (or none if `c == ASLEEP`, which implies `head_seq == flushed`), then
-//!   frees the chunk chain from the head chunk and the spare chunk.
+//!   frees the chunk chain from the head chunk and the spare chunks.
 //!
 //! # Chunk lifetime
 //!
-//! Chunks are freed only by the reader (when it leaves a chunk and `spare` was already full)
+//! Chunks are freed only by the reader (when it leaves a chunk and every slot was full)
 //! and by the shared part's `Drop`. The reader leaves chunk `X` for `X.next` only to read an
 //! item of `X.next`, i.e. once the writer has flushed past the end of `X`; after that the
 //! writer never returns to `X` ([`YWriter::unwrite`] only steps back into a chunk that holds
@@ -83,6 +84,10 @@ use std::sync::Arc;
 
 /// Number of item slots per chunk (12 KiB chunks for a 48-byte [`Msg`](crate::Msg)).
 pub const CHUNK_SIZE: usize = 256;
+
+/// How many emptied chunks wait for reuse. Queue depth that swings by up to this many chunks
+/// (1,024 messages: libzmq's default high-water mark) then costs no allocation at all.
+pub const SPARE_CHUNKS: usize = 4;
 
 /// Value of `c` when the reader is asleep. Never a real sequence number.
 const ASLEEP: u64 = u64::MAX;
@@ -128,8 +133,8 @@ struct CachePadded<T>(T);
 struct Shared<T> {
     /// Flush point (`seq` one past the last published item) or `ASLEEP`.
     c: CachePadded<AtomicU64>,
-    /// One recycled chunk, put by the reader, taken by the writer (or null).
-    spare: AtomicPtr<Chunk<T>>,
+    /// Recycled chunks, put by the reader, taken by the writer (null: empty slot).
+    spares: [AtomicPtr<Chunk<T>>; SPARE_CHUNKS],
     writer_closed: AtomicBool,
     reader_closed: AtomicBool,
     /// The reader's position, deposited by `YReader::drop` for `Shared::drop`.
@@ -174,10 +179,12 @@ impl<T> Drop for Shared<T> {
             unsafe { Chunk::free(chunk) };
             chunk = next;
         }
-        let spare = *self.spare.get_mut();
-        if !spare.is_null() {
-            // SAFETY: the spare chunk is a live allocation not linked in the chain.
-            unsafe { Chunk::free(spare) };
+        for spare in &mut self.spares {
+            let spare = *spare.get_mut();
+            if !spare.is_null() {
+                // SAFETY: a spare chunk is a live allocation not linked in the chain.
+                unsafe { Chunk::free(spare) };
+            }
         }
     }
 }
@@ -201,7 +208,7 @@ pub fn ypipe<T: Send>() -> (YWriter<T>, YReader<T>) {
     let chunk = Chunk::alloc(ptr::null_mut());
     let shared = Arc::new(Shared {
         c: CachePadded(AtomicU64::new(0)),
-        spare: AtomicPtr::new(ptr::null_mut()),
+        spares: [const { AtomicPtr::new(ptr::null_mut()) }; SPARE_CHUNKS],
         writer_closed: AtomicBool::new(false),
         reader_closed: AtomicBool::new(false),
         head_chunk: AtomicPtr::new(chunk),
@@ -258,18 +265,31 @@ impl<T> YWriter<T> {
         self.tail_seq += 1;
     }
 
+    /// A recycled chunk, or null if there is none.
+    fn take_spare(&self) -> *mut Chunk<T> {
+        for spare in &self.shared.spares {
+            if !spare.load(Ordering::Relaxed).is_null() {
+                let chunk = spare.swap(ptr::null_mut(), Ordering::Acquire);
+                if !chunk.is_null() {
+                    return chunk;
+                }
+            }
+        }
+        ptr::null_mut()
+    }
+
     #[cold]
     fn next_chunk(&mut self) {
         let tail = self.tail_chunk();
         let mut next = tail.next.load(Ordering::Relaxed);
         if next.is_null() {
-            next = self.shared.spare.swap(ptr::null_mut(), Ordering::Acquire);
+            next = self.take_spare();
             if next.is_null() {
                 next = Chunk::alloc(self.tail);
             } else {
-                // SAFETY: a chunk taken from `spare` is live and exclusively ours: the reader
-                // left it (its accesses happen-before our Acquire swap) and only the writer
-                // takes from `spare`.
+                // SAFETY: a chunk taken from a `spares` slot is live and exclusively ours: the
+                // reader left it (its accesses happen-before our Acquire swap) and only the
+                // writer takes from the slots.
                 let recycled = unsafe { &*next };
                 recycled.next.store(ptr::null_mut(), Ordering::Relaxed);
                 recycled.prev.store(self.tail, Ordering::Relaxed);
@@ -428,13 +448,15 @@ impl<T> YReader<T> {
         let left = std::mem::replace(&mut self.head, next);
         self.head_idx = 0;
         // Release: our accesses to `left` happen-before the writer reuses it.
-        let old_spare = self.shared.spare.swap(left, Ordering::AcqRel);
-        if !old_spare.is_null() {
-            // SAFETY: the previous spare chunk was put there by us (only the reader puts
-            // chunks in `spare`) and not taken by the writer (the swap returned it), so it is
-            // live and no longer reachable by anyone else.
-            unsafe { Chunk::free(old_spare) };
+        for spare in &self.shared.spares {
+            if spare.compare_exchange(ptr::null_mut(), left, Ordering::Release, Ordering::Relaxed).is_ok() {
+                return;
+            }
         }
+        // Every slot is full: the writer has chunks enough.
+        // SAFETY: `left` is the chunk we just left: live, no longer reachable by the writer
+        // (it moved past it) nor by us, and put in no slot.
+        unsafe { Chunk::free(left) };
     }
 
     /// Whether the [`YWriter`] has been dropped. Everything it flushed before stays readable
