@@ -1,6 +1,9 @@
-//! `pub_thr <bind-to> <sync-bind-to> <message-size> <message-count> <subscribers>`: the
-//! publishing half of the PUB/SUB fan-out throughput test (`sub_thr` is the other half; libzmq
-//! has no such perf program, so the protocol is this project's own).
+//! `pub_thr <bind-to> <sync-bind-to> <message-size> <message-count> <subscribers> [<sndhwm>]`:
+//! the publishing half of the PUB/SUB fan-out throughput test (`sub_thr` is the other half;
+//! libzmq has no such perf program, so the protocol is this project's own).
+//!
+//! `sndhwm`, when given, is set as the PUB socket's ZMQ_SNDHWM before it binds (0: no limit, so
+//! nothing is dropped); it shows in the `settings:` line.
 //!
 //! A PUB socket binds `bind-to` and a PULL socket binds `sync-bind-to`, where each of `sub_thr`'s
 //! subscribers reports back over a PUSH socket. Three phases:
@@ -11,7 +14,8 @@
 //! 2. It sends `message-count` DATA messages of `message-size` bytes as fast as it can (a new
 //!    `Message::with_size` each time, its first byte the tag), and prints its own send rate.
 //!    PUB drops a subscriber's messages while that subscriber's pipe is at its high-water mark,
-//!    so not every subscriber need see every message: `sub_thr` counts what arrived.
+//!    so not every subscriber need see every message (unless `sndhwm` is 0): `sub_thr` counts
+//!    what arrived.
 //! 3. It sends a one-byte END message every 100 µs (an END can be dropped like any message)
 //!    until all subscribers have said `done`.
 //!
