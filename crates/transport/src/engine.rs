@@ -28,8 +28,11 @@ use crate::options::{MechanismKind, Options, SocketKind};
 use crate::pipe::{Pipe, WriteError};
 use crate::stream::Stream;
 
-/// Bytes read from the socket per `read` call.
+/// Most bytes read from the socket per `read` call into the read buffer.
 const READ_CHUNK: usize = 64 * 1024;
+/// Bytes a connection starts reading with (libzmq's input batch): an idle connection keeps
+/// a small buffer, one that fills its reads doubles it up to READ_CHUNK.
+const FIRST_READ: usize = 8 * 1024;
 
 /// Frames with a body larger than this are read into a buffer of their own (libzmq's
 /// threshold too: its 8 KiB input batch).
@@ -94,6 +97,8 @@ pub struct Engine {
     version: Version,
     decoder: Decoder,
     read_buf: BytesMut,
+    /// How much the next read into `read_buf` asks for (grows with traffic).
+    read_size: usize,
     /// The body of a large frame being received, read straight into an allocation of its
     /// own (see `fill_read_buf`).
     large_body: Option<Vec<u8>>,
@@ -165,7 +170,8 @@ impl Engine {
             zap_request: None,
             version: Version::V3_1,
             decoder: Decoder::new(limits),
-            read_buf: BytesMut::with_capacity(READ_CHUNK),
+            read_buf: BytesMut::new(),
+            read_size: FIRST_READ,
             large_body: None,
             body_pool: BodyPool::new(),
             after_large_body: false,
@@ -305,8 +311,12 @@ impl Engine {
                 (want, self.stream.read_into_vec(body, want))
             }
             _ => {
-                let want = if std::mem::take(&mut self.after_large_body) { LARGE_BODY } else { READ_CHUNK };
-                (want, self.stream.read_into(&mut self.read_buf, want))
+                let want = if std::mem::take(&mut self.after_large_body) { LARGE_BODY } else { self.read_size };
+                let result = self.stream.read_into(&mut self.read_buf, want);
+                if result.as_ref().is_ok_and(|&n| n == want) {
+                    self.read_size = (self.read_size * 2).min(READ_CHUNK);
+                }
+                (want, result)
             }
         };
         match result {
@@ -338,7 +348,7 @@ impl Engine {
                     }
                     let (used, progress) =
                         self.greeting.feed(&self.read_buf).map_err(|_| EngineError::Protocol("invalid greeting"))?;
-                    let _ = self.read_buf.split_to(used);
+                    self.read_buf.advance(used);
                     match progress {
                         GreetingProgress::Unversioned | GreetingProgress::Legacy { .. } => {
                             return Err(EngineError::LegacyPeer)
@@ -490,7 +500,8 @@ impl Engine {
 
     /// CURVE: boxes one frame and queues it as libzmq sends it, an ordinary frame holding
     /// a MESSAGE command body. The mechanism seals into a buffer it reuses; the encoder copies
-    /// a small box into its batch and queues a large one as it is (no allocation per frame).
+    /// a small box into its batch (no allocation per small frame) and queues a large one as it
+    /// is (no copy).
     fn send_boxed(&mut self, flags: u8, data: &[u8]) -> Result<(), EngineError> {
         let body = self.mechanism_mut()?.encode_message_body(flags, data).map_err(EngineError::Mechanism)?;
         self.encoder.encode_message_frame(&body, false);
