@@ -1,5 +1,6 @@
 //! NaCl's `crypto_box` and `crypto_secretbox` as CurveZMQ uses them: X25519 from
-//! `x25519-dalek`, XSalsa20-Poly1305 and HSalsa20 from [`crate::secretbox`].
+//! `x25519-dalek`, XSalsa20-Poly1305 and HSalsa20 from RustCrypto's `crypto_secretbox` (through
+//! [`crate::secretbox`]).
 //!
 //! `crypto_box_beforenm(pk, sk)` is HSalsa20 (zero nonce) of the X25519 shared secret; the box
 //! is then XSalsa20-Poly1305 under that key. On the wire a box is the 16-byte Poly1305 tag
