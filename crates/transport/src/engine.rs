@@ -33,6 +33,11 @@ const READ_CHUNK: usize = 64 * 1024;
 /// Bytes a connection starts reading with (libzmq's input batch): an idle connection keeps
 /// a small buffer, one that fills its reads doubles it up to READ_CHUNK.
 const FIRST_READ: usize = 8 * 1024;
+/// Read buffers kept besides the current one. Runs still queued in the pipe (at most its
+/// high-water mark of messages) hold on to the buffers they were read into; with libzmq's
+/// default of 1,000 small messages that is a few buffers, so reads recycle them instead of
+/// allocating.
+const SPARE_READ_BUFS: usize = 3;
 
 /// Frames with a body larger than this are read into a buffer of their own (libzmq's
 /// threshold too: its 8 KiB input batch).
@@ -99,6 +104,9 @@ pub struct Engine {
     read_buf: BytesMut,
     /// How much the next read into `read_buf` asks for (grows with traffic).
     read_size: usize,
+    /// Earlier read buffers whose memory received runs may still hold: reads move back into
+    /// one once its runs are gone, instead of allocating (see `make_room`).
+    spare_read_bufs: [BytesMut; SPARE_READ_BUFS],
     /// The body of a large frame being received, read straight into an allocation of its
     /// own (see `fill_read_buf`).
     large_body: Option<Vec<u8>>,
@@ -172,6 +180,7 @@ impl Engine {
             decoder: Decoder::new(limits),
             read_buf: BytesMut::new(),
             read_size: FIRST_READ,
+            spare_read_bufs: Default::default(),
             large_body: None,
             body_pool: BodyPool::new(),
             after_large_body: false,
@@ -312,6 +321,7 @@ impl Engine {
             }
             _ => {
                 let want = if std::mem::take(&mut self.after_large_body) { LARGE_BODY } else { self.read_size };
+                self.make_room(want);
                 let result = self.stream.read_into(&mut self.read_buf, want);
                 if result.as_ref().is_ok_and(|&n| n == want) {
                     self.read_size = (self.read_size * 2).min(READ_CHUNK);
@@ -337,6 +347,38 @@ impl Engine {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Makes room for `want` more bytes in the read buffer without allocating when it can:
+    /// its own memory once the runs handed to the pipe from it have all been dropped, or else
+    /// a spare buffer's. When all are still in use, a new buffer is started and the current
+    /// one is kept as the newest spare in place of the previous newest (the oldest spares are
+    /// the ones whose runs the socket finishes first).
+    fn make_room(&mut self, want: usize) {
+        if self.read_buf.capacity() - self.read_buf.len() >= want || self.read_buf.try_reclaim(want) {
+            return;
+        }
+        let need = self.read_buf.len() + want;
+        let slot = match self.spare_read_bufs.iter_mut().position(|spare| spare.try_reclaim(need)) {
+            Some(index) => {
+                // The unfinished frame at the end of the buffer moves along (a few bytes).
+                let spare = &mut self.spare_read_bufs[index];
+                spare.extend_from_slice(&self.read_buf);
+                std::mem::swap(&mut self.read_buf, spare);
+                spare.clear();
+                index
+            }
+            None => {
+                let mut fresh = BytesMut::with_capacity(need.max(4 * self.read_size).min(2 * READ_CHUNK));
+                fresh.extend_from_slice(&self.read_buf);
+                let mut old = std::mem::replace(&mut self.read_buf, fresh);
+                old.clear();
+                self.spare_read_bufs[SPARE_READ_BUFS - 1] = old;
+                SPARE_READ_BUFS - 1
+            }
+        };
+        // Oldest first: the buffer just set aside goes to the back.
+        self.spare_read_bufs[slot..].rotate_left(1);
     }
 
     fn handshake(&mut self) -> Result<(), EngineError> {
