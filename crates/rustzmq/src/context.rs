@@ -55,6 +55,19 @@ impl Context {
         self.inner.ctx.set_io_threads(count).map_err(Error::from)
     }
 
+    /// ZMQ_MAX_SOCKETS: how many sockets the context allows at once (libzmq's default, 1023).
+    /// An extra over the `zmq` crate 0.10, which exposes only the I/O thread count.
+    pub fn get_max_sockets(&self) -> Result<i32> {
+        Ok(i32::try_from(self.inner.ctx.max_sockets()).unwrap_or(i32::MAX))
+    }
+
+    /// Sets ZMQ_MAX_SOCKETS (`zmq_ctx_set`); values below 1 are EINVAL. Sockets already open
+    /// stay open. An extra over the `zmq` crate 0.10.
+    pub fn set_max_sockets(&self, value: i32) -> Result<()> {
+        let count = usize::try_from(value).map_err(|_| Error::EINVAL)?;
+        self.inner.ctx.set_max_sockets(count).map_err(Error::from)
+    }
+
     /// Creates a socket of the given type.
     pub fn socket(&self, socket_type: SocketType) -> Result<Socket> {
         if self.inner.ctx.is_terminating() {

@@ -477,3 +477,19 @@ fn conflating_receiver_does_not_stall_a_fast_sender() {
         sender.join().unwrap();
     });
 }
+
+#[test]
+fn max_sockets_is_enforced_and_settable() {
+    let ctx = zmq::Context::new();
+    assert_eq!(ctx.get_max_sockets(), Ok(1023), "libzmq's default");
+    assert_eq!(ctx.set_max_sockets(0), Err(zmq::Error::EINVAL));
+    assert_eq!(ctx.set_max_sockets(-1), Err(zmq::Error::EINVAL));
+    ctx.set_max_sockets(2).unwrap();
+    let a = ctx.socket(zmq::PUSH).unwrap();
+    let _b = ctx.socket(zmq::PULL).unwrap();
+    assert_eq!(ctx.socket(zmq::PAIR).err(), Some(zmq::Error::EMFILE));
+    drop(a);
+    ctx.socket(zmq::PAIR).unwrap();
+    ctx.set_max_sockets(5000).unwrap();
+    assert_eq!(ctx.get_max_sockets(), Ok(5000));
+}
