@@ -663,6 +663,13 @@ impl IoThread {
                                 // Let buffered traffic flow before the socket even looks.
                                 // (Its errors, like a bad frame right after READY, count too.)
                                 result = engine.drive(Some(&mut ours)).map(|_| ());
+                                // What that traffic asked for (a PING's TTL right after READY)
+                                // is armed now, not at some later event.
+                                if let Some(ttl) = engine.take_peer_ttl() {
+                                    peer_ttl = Some(ttl);
+                                    session.ttl_mark = engine.frames_received();
+                                }
+                                zap_request = zap_request.or_else(|| engine.take_zap_request());
                                 session.pipe = Some(ours);
                                 self.pipes.insert(id, token);
                                 session.owner.send(SocketCommand::Attach(Box::new((theirs, peer))));
