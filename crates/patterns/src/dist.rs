@@ -237,8 +237,12 @@ impl Distributor {
         self.more = more;
     }
 
-    fn distribute(&mut self, msg: Msg) {
+    fn distribute(&mut self, mut msg: Msg) {
         let more = msg.more();
+        if self.matching > 1 {
+            // One body for every subscriber, not one copy each.
+            msg.make_shareable();
+        }
         let mut msg = Some(msg);
         let mut at = 0;
         while at < self.matching {
@@ -348,6 +352,21 @@ mod tests {
         dist.send_to_all(frame(b"5", false));
         assert_eq!(drain(&mut slow_peer), vec![Bytes::from_static(b"5")]);
         check_invariants(&dist);
+    }
+
+    #[test]
+    fn every_subscriber_gets_the_same_body_not_a_copy() {
+        let mut dist = Distributor::new();
+        let (a, mut a_peer) = pair(1, 0);
+        let (b, mut b_peer) = pair(2, 0);
+        dist.attach(a);
+        dist.attach(b);
+        let mut big = Msg::zeroed(100_000);
+        big.data_mut()[0] = 7;
+        dist.send_to_all(big);
+        let (got_a, got_b) = (a_peer.read().unwrap(), b_peer.read().unwrap());
+        assert_eq!(got_a.data()[0], 7);
+        assert_eq!(got_a.data().as_ptr(), got_b.data().as_ptr());
     }
 
     #[test]

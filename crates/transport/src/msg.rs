@@ -117,6 +117,15 @@ impl Msg {
         std::mem::take(self).into_bytes()
     }
 
+    /// Makes clones of this frame share its body instead of copying it: a body this frame
+    /// owns and may write to becomes a shared buffer (no copy). Inline bodies stay inline
+    /// (copying them is what a clone of them costs anyway).
+    pub fn make_shareable(&mut self) {
+        if let Body::Unique(bytes) = &mut self.body {
+            self.body = Body::Shared(std::mem::take(bytes).freeze());
+        }
+    }
+
     /// Body length.
     #[inline]
     pub fn len(&self) -> usize {
@@ -193,6 +202,16 @@ mod tests {
         assert!(!Msg::from_vec(vec![2; 100]).is_inline());
         assert_eq!(Msg::from_vec(vec![2; 10]), Msg::from_bytes(Bytes::from(vec![2; 10])));
         assert_eq!(small.into_bytes(), Bytes::from(vec![1; INLINE_CAPACITY]));
+    }
+
+    #[test]
+    fn a_shareable_frame_clones_without_copying() {
+        let mut msg = Msg::zeroed(1000);
+        msg.data_mut()[0] = 1;
+        msg.make_shareable();
+        let copy = msg.clone();
+        assert_eq!(copy.data().as_ptr(), msg.data().as_ptr());
+        assert_eq!(copy.data()[0], 1);
     }
 
     #[test]
