@@ -86,7 +86,7 @@ impl Msg {
 
     /// A frame of `len` zero bytes, ready to be written through [`Msg::data_mut`].
     ///
-    /// A large one (from [`POOLED_SEND_MIN`] bytes) reuses a buffer that an earlier frame
+    /// A large one (128 KiB to 4 MiB) reuses a buffer that an earlier frame
     /// returned once the I/O thread had written it: allocations that size are otherwise
     /// mapped and unmapped by the allocator every time, and the page faults, the clearing of
     /// fresh pages and the TLB shootdowns of each unmap cost more than writing the message
