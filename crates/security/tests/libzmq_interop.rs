@@ -29,15 +29,23 @@ struct Wire {
 }
 
 impl Wire {
-    fn new(stream: TcpStream) -> Wire {
+    /// Takes a connection and exchanges greetings on it for `mechanism`.
+    fn open(stream: TcpStream, mechanism: &dyn Mechanism) -> Wire {
         stream.set_read_timeout(Some(TIMEOUT)).unwrap();
         stream.set_write_timeout(Some(TIMEOUT)).unwrap();
         stream.set_nodelay(true).unwrap();
-        Wire { stream }
+        let mut wire = Wire { stream };
+        wire.greet(mechanism);
+        wire
+    }
+
+    /// Connects to `address` and exchanges greetings for `mechanism`.
+    fn connect(address: &str, mechanism: &dyn Mechanism) -> Wire {
+        Wire::open(TcpStream::connect(address).unwrap(), mechanism)
     }
 
     /// Sends our greeting, reads libzmq's, and checks it names the same mechanism.
-    fn greet(&mut self, mechanism: &dyn Mechanism) -> Greeting {
+    fn greet(&mut self, mechanism: &dyn Mechanism) {
         let ours = Greeting::new(mechanism.mechanism(), mechanism.as_server());
         self.stream.write_all(&ours.encode()).unwrap();
         let mut peer = [0u8; 64];
@@ -47,7 +55,6 @@ impl Wire {
         // libzmq 4.3.4 sends 0 in the as-server byte even from a PLAIN or CURVE server (and
         // ignores the byte it receives).
         assert!(!peer.as_server);
-        peer
     }
 
     fn send_command(&mut self, command: &Command) {
@@ -228,8 +235,7 @@ fn curve_client_against_libzmq_server_with_zap() {
         &mut CountingRng(7),
     )
     .unwrap();
-    let mut wire = Wire::new(TcpStream::connect(&address).unwrap());
-    wire.greet(&client);
+    let mut wire = Wire::connect(&address, &client);
     wire.handshake(&mut client, |_| unreachable!("the client never asks ZAP")).unwrap();
     assert_eq!(client.peer_metadata().unwrap().get("Socket-Type").unwrap(), &b"PAIR"[..]);
 
@@ -275,8 +281,7 @@ fn curve_client_refused_by_libzmq_zap_gets_error_400() {
 
     let mut client =
         CurveClient::new(SocketProperties::new("PAIR"), keys(CLIENT_SECRET), *server_keys.public()).unwrap();
-    let mut wire = Wire::new(TcpStream::connect(&address).unwrap());
-    wire.greet(&client);
+    let mut wire = Wire::connect(&address, &client);
     let error = wire.handshake(&mut client, |_| unreachable!()).unwrap_err();
     assert_eq!(error, MechanismError::PeerError { reason: Bytes::from_static(b"400") });
     zap.join().unwrap();
@@ -292,8 +297,7 @@ fn curve_client_with_wrong_server_key_is_dropped_by_libzmq() {
 
     let wrong = keys(CLIENT_SECRET);
     let mut client = CurveClient::new(SocketProperties::new("PAIR"), keys(CLIENT_SECRET), *wrong.public()).unwrap();
-    let mut wire = Wire::new(TcpStream::connect(&address).unwrap());
-    wire.greet(&client);
+    let mut wire = Wire::connect(&address, &client);
     wire.send_command(&client.next_command().unwrap());
     // libzmq cannot open our HELLO and closes the connection without a word.
     assert!(wire.read_frame().is_err());
@@ -317,8 +321,7 @@ fn libzmq_curve_client_against_our_server() {
     let (stream, _) = listener.accept().unwrap();
     let zap = ZapConfig { address: Bytes::from_static(b"127.0.0.1"), handler_present: true, ..ZapConfig::default() };
     let mut server = CurveServer::new(SocketProperties::new("ROUTER"), server_keys.secret().clone(), zap).unwrap();
-    let mut wire = Wire::new(stream);
-    wire.greet(&server);
+    let mut wire = Wire::open(stream, &server);
     let mut zap_requests = Vec::new();
     wire.handshake(&mut server, |request| {
         zap_requests.push(request.clone());
@@ -351,8 +354,7 @@ fn plain_client_against_libzmq_server() {
     let address = bind(&server);
 
     let mut client = PlainClient::new(SocketProperties::new("PAIR"), "admin", "secret").unwrap();
-    let mut wire = Wire::new(TcpStream::connect(&address).unwrap());
-    wire.greet(&client);
+    let mut wire = Wire::connect(&address, &client);
     wire.handshake(&mut client, |_| unreachable!()).unwrap();
     let request = zap.join().unwrap();
     assert_eq!(request[5], b"PLAIN");
@@ -373,8 +375,7 @@ fn plain_client_refused_by_libzmq_zap() {
     let address = bind(&server);
 
     let mut client = PlainClient::new(SocketProperties::new("PAIR"), "admin", "wrong").unwrap();
-    let mut wire = Wire::new(TcpStream::connect(&address).unwrap());
-    wire.greet(&client);
+    let mut wire = Wire::connect(&address, &client);
     let error = wire.handshake(&mut client, |_| unreachable!()).unwrap_err();
     assert_eq!(error, MechanismError::PeerError { reason: Bytes::from_static(b"400") });
     zap.join().unwrap();
@@ -389,8 +390,7 @@ fn libzmq_plain_server_without_zap_handler_drops_the_client() {
     let address = bind(&server);
 
     let mut client = PlainClient::new(SocketProperties::new("PAIR"), "admin", "secret").unwrap();
-    let mut wire = Wire::new(TcpStream::connect(&address).unwrap());
-    wire.greet(&client);
+    let mut wire = Wire::connect(&address, &client);
     wire.send_command(&client.next_command().unwrap());
     assert!(wire.read_frame().is_err(), "libzmq closes without WELCOME or ERROR");
 }
@@ -409,8 +409,7 @@ fn libzmq_curve_server_without_zap_handler_accepts() {
     let mut client =
         CurveClient::new(SocketProperties::new("PAIR"), CurveKeyPair::generate().unwrap(), *server_keys.public())
             .unwrap();
-    let mut wire = Wire::new(TcpStream::connect(&address).unwrap());
-    wire.greet(&client);
+    let mut wire = Wire::connect(&address, &client);
     wire.handshake(&mut client, |_| unreachable!()).unwrap();
     wire.send_boxed(&mut client, &[b"stonehouse"]);
     assert_eq!(server.recv_bytes(0).unwrap(), b"stonehouse");
@@ -429,8 +428,7 @@ fn libzmq_plain_client_against_our_server() {
     let (stream, _) = listener.accept().unwrap();
     let zap = ZapConfig { handler_present: true, ..ZapConfig::default() };
     let mut server = PlainServer::new(SocketProperties::new("PULL"), zap).unwrap();
-    let mut wire = Wire::new(stream);
-    wire.greet(&server);
+    let mut wire = Wire::open(stream, &server);
     wire.handshake(&mut server, |request| {
         assert_eq!(request.credentials, [&b"admin"[..], b"secret"]);
         request.reply(ZapStatus::Success, "OK", "admin")
@@ -448,8 +446,7 @@ fn null_both_ways() {
     let server = context_socket(&ctx, libzmq::PULL);
     let address = bind(&server);
     let mut ours = NullMechanism::new(SocketProperties::new("PUSH"), ZapConfig::default()).unwrap();
-    let mut wire = Wire::new(TcpStream::connect(&address).unwrap());
-    wire.greet(&ours);
+    let mut wire = Wire::connect(&address, &ours);
     wire.handshake(&mut ours, |_| unreachable!()).unwrap();
     assert_eq!(ours.peer_metadata().unwrap().get("Socket-Type").unwrap(), &b"PULL"[..]);
     wire.send_frames(&[b"null"]);
@@ -462,8 +459,7 @@ fn null_both_ways() {
     client.connect(&format!("tcp://{}", listener.local_addr().unwrap())).unwrap();
     let (stream, _) = listener.accept().unwrap();
     let mut ours = NullMechanism::new(SocketProperties::new("REP"), ZapConfig::default()).unwrap();
-    let mut wire = Wire::new(stream);
-    wire.greet(&ours);
+    let mut wire = Wire::open(stream, &ours);
     wire.handshake(&mut ours, |_| unreachable!()).unwrap();
     assert_eq!(ours.peer_metadata().unwrap().get("Identity").unwrap(), &b"req-1"[..]);
     client.send("request", 0).unwrap();
@@ -485,8 +481,7 @@ fn libzmq_plain_client_refused_by_our_server() {
     let (stream, _) = listener.accept().unwrap();
     let zap = ZapConfig { handler_present: true, ..ZapConfig::default() };
     let mut server = PlainServer::new(SocketProperties::new("ROUTER"), zap).unwrap();
-    let mut wire = Wire::new(stream);
-    wire.greet(&server);
+    let mut wire = Wire::open(stream, &server);
     let error = wire
         .handshake(&mut server, |request| request.reply(ZapStatus::AuthenticationFailure, "wrong password", ""))
         .unwrap_err();
