@@ -37,8 +37,14 @@ pub const IMPLEMENTATION: &str = if cfg!(feature = "libzmq") { "libzmq" } else {
 /// Returns the `expected` command-line arguments (program name excluded), or prints `usage`
 /// to stdout and exits with status 1, as libzmq's perf tools do.
 pub fn args(usage: &str, expected: usize) -> Vec<String> {
+    args_between(usage, expected, expected)
+}
+
+/// Returns the command-line arguments (program name excluded) when there are `min` to `max` of
+/// them (the last ones optional), or prints `usage` to stdout and exits with status 1.
+pub fn args_between(usage: &str, min: usize, max: usize) -> Vec<String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.len() != expected {
+    if !(min..=max).contains(&args.len()) {
         println!("usage: {usage}");
         process::exit(1);
     }

@@ -29,18 +29,14 @@ use rustzmq as zmq;
 
 use std::time::{Duration, Instant};
 
-use rustzmq_benches::{fail, number, print_implementation};
+use rustzmq_benches::{args_between, fail, number, print_implementation};
 
 /// How long every connection stays idle before the second reading.
 const SETTLE: Duration = Duration::from_secs(1);
 
 fn main() {
     const USAGE: &str = "idle_conn_mem <connections> [<dealers-per-context>]";
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.is_empty() || args.len() > 2 {
-        println!("usage: {USAGE}");
-        std::process::exit(1);
-    }
+    let args = args_between(USAGE, 1, 2);
     let connections = number(&args[0], "connections");
     let per_context = args.get(1).map_or(connections, |arg| number(arg, "dealers per context"));
     if connections == 0 || per_context == 0 {

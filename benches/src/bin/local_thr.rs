@@ -16,24 +16,16 @@ use rustzmq as zmq;
 
 use std::time::Instant;
 
-use rustzmq_benches::{fail, number, print_implementation, print_settings, print_thr_header, print_throughput};
+use rustzmq_benches::{
+    args_between, fail, number, print_implementation, print_settings, print_thr_header, print_throughput, wrong_size,
+};
 
 /// The CURVE server's secret key (Z85), from the zmq_curve(7) man page. Its public key,
 /// `rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7`, is in `remote_thr`.
 const SERVER_SECRET: &str = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6";
 
-/// The command-line arguments: three, and an optional fourth (`curve`), or exits with `usage`.
-fn thr_args(usage: &str) -> Vec<String> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.len() != 3 && args.len() != 4 {
-        println!("usage: {usage}");
-        std::process::exit(1);
-    }
-    args
-}
-
 fn main() {
-    let args = thr_args("local_thr <bind-to> <message-size> <message-count> [<curve>]");
+    let args = args_between("local_thr <bind-to> <message-size> <message-count> [<curve>]", 3, 4);
     let bind_to = &args[0];
     let size = number(&args[1], "message size");
     let count = number(&args[2], "message count");
@@ -57,13 +49,13 @@ fn main() {
     let mut msg = zmq::Message::new();
     socket.recv(&mut msg, 0).unwrap_or_else(|e| fail("zmq_recvmsg", e));
     if msg.len() != size {
-        rustzmq_benches::wrong_size(msg.len(), size);
+        wrong_size(msg.len(), size);
     }
     let watch = Instant::now();
     for _ in 1..count {
         socket.recv(&mut msg, 0).unwrap_or_else(|e| fail("zmq_recvmsg", e));
         if msg.len() != size {
-            rustzmq_benches::wrong_size(msg.len(), size);
+            wrong_size(msg.len(), size);
         }
     }
     let elapsed = watch.elapsed();

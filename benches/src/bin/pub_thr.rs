@@ -32,7 +32,7 @@ use rustzmq as zmq;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rustzmq_benches::{fail, number, print_implementation, print_settings};
+use rustzmq_benches::{args_between, fail, number, print_implementation, print_settings};
 
 /// First byte of a slow-joiner probe.
 const HELLO: u8 = b'H';
@@ -44,7 +44,8 @@ const END: u8 = b'E';
 const PHASE_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn main() {
-    let args = pub_args();
+    let args =
+        args_between("pub_thr <bind-to> <sync-bind-to> <message-size> <message-count> <subscribers> [<sndhwm>]", 5, 6);
     let (bind_to, sync_bind_to) = (&args[0], &args[1]);
     let size = number(&args[2], "message size");
     let count = number(&args[3], "message count");
@@ -107,16 +108,6 @@ fn main() {
     drop(publisher);
     drop(sync);
     drop(ctx);
-}
-
-/// The command-line arguments: five, and an optional sixth (`sndhwm`), or exits with the usage.
-fn pub_args() -> Vec<String> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.len() != 5 && args.len() != 6 {
-        println!("usage: pub_thr <bind-to> <sync-bind-to> <message-size> <message-count> <subscribers> [<sndhwm>]");
-        std::process::exit(1);
-    }
-    args
 }
 
 /// Reads every message waiting on `sync` and returns how many were `expected`.

@@ -23,7 +23,7 @@ use rustzmq as zmq;
 
 use std::time::Duration;
 
-use rustzmq_benches::{fail, number, print_implementation, print_settings};
+use rustzmq_benches::{args_between, fail, number, print_implementation, print_settings};
 
 /// The CURVE server's public key (Z85), from the zmq_curve(7) man page; `local_thr` holds the
 /// matching secret key.
@@ -33,18 +33,8 @@ const CLIENT_PUBLIC: &str = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
 /// The client's secret key (Z85), from the zmq_curve(7) man page.
 const CLIENT_SECRET: &str = "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs";
 
-/// The command-line arguments: three, and an optional fourth (`curve`), or exits with `usage`.
-fn thr_args(usage: &str) -> Vec<String> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.len() != 3 && args.len() != 4 {
-        println!("usage: {usage}");
-        std::process::exit(1);
-    }
-    args
-}
-
 fn main() {
-    let args = thr_args("remote_thr <connect-to> <message-size> <message-count> [<curve>]");
+    let args = args_between("remote_thr <connect-to> <message-size> <message-count> [<curve>]", 3, 4);
     let connect_to = &args[0];
     let size = number(&args[1], "message size");
     let count = number(&args[2], "message count");
