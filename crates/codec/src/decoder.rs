@@ -369,7 +369,9 @@ pub fn packed_frame_header(frames: &[u8]) -> Option<PackedFrameHeader> {
 /// measured by [`Decoder::scan_messages`]: a body of at most [`INLINE_CAPACITY`] bytes is
 /// copied out ([`Frame::InlineMessage`]), a larger one is a slice of `frames` (no copy).
 /// Returns `None` when `frames` is empty; input that is not such a run ends it: the rest is
-/// dropped and `None` returned.
+/// dropped and `None` returned. The transport's pipes split runs with the same two pieces,
+/// [`packed_frame_header`] and [`InlineBody::from_prefix`], building their message straight
+/// from them (going through `Frame` cost 30% more CPU per small message there).
 pub fn next_packed_frame(frames: &mut Bytes) -> Option<Frame> {
     let Some(header) = packed_frame_header(frames) else {
         frames.clear();

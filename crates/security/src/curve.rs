@@ -40,9 +40,8 @@
 //! body, in place when the frame owns its buffer; no allocation per message in steady state.
 //!
 //! **Cryptography.** X25519 is `x25519-dalek`'s; the box key is computed once per connection
-//! (`crypto_box_beforenm`) and kept for every message. XSalsa20-Poly1305 and HSalsa20 are this
-//! crate's own safe Rust (`secretbox.rs`): one pass over the data, Salsa20 four blocks at a time
-//! in SSE2/NEON lanes, Poly1305 in 64-bit limbs four blocks at a time.
+//! (`crypto_box_beforenm`) and kept for every message. XSalsa20-Poly1305 and HSalsa20 are
+//! RustCrypto's `crypto_secretbox`, sealing and opening in place (`secretbox.rs`).
 //!
 //! Like libzmq, the server makes a fresh cookie key for every connection and keeps C' and s' to
 //! check the cookie it gets back. Stricter than libzmq: the server checks that the vouch holds
@@ -508,6 +507,7 @@ impl CurveClient {
         vouch_key.seal_into(&crypto::nonce(VOUCH_NONCE, &self.vouch_nonce), &vouch_plaintext, &mut plaintext);
         plaintext.extend_from_slice(&encode_metadata(&self.metadata));
 
+        // Not take_nonce(): `session_key` still borrows self.
         let nonce = self.next_nonce.to_be_bytes();
         let mut data = Vec::with_capacity(COOKIE_LEN + SHORT_NONCE_LEN + TAG_LEN + plaintext.len());
         data.extend_from_slice(&self.cookie);

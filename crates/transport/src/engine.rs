@@ -633,15 +633,8 @@ impl Engine {
                 other => other,
             };
             let mut msg = match decoded {
-                Some(Frame::Message { body, more }) => {
-                    let mut msg = Msg::from_bytes(body);
-                    msg.set_more(more);
-                    msg
-                }
-                Some(Frame::InlineMessage { body, more }) => {
-                    let mut msg = Msg::from_inline(body);
-                    msg.set_more(more);
-                    msg
+                Some(frame @ (Frame::Message { .. } | Frame::InlineMessage { .. })) => {
+                    Msg::from_frame(frame).unwrap_or_default()
                 }
                 Some(Frame::RawCommand(_)) => return Err(EngineError::Protocol("unparsed command")),
                 Some(Frame::Command(command)) => match self.subscription_message(&command) {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::OnceLock;
 
 use bytes::{Bytes, BytesMut};
-use rustzmq_codec::{InlineBody, Metadata};
+use rustzmq_codec::{Frame, InlineBody, Metadata};
 
 use crate::body_pool::{BodyPool, MAX_POOLED_CAPACITY};
 
@@ -66,6 +66,18 @@ impl Msg {
     #[inline]
     pub fn from_inline(body: InlineBody) -> Msg {
         Msg { body: Body::Inline(body), more: false, metadata: None }
+    }
+
+    /// The frame for a message frame the decoder produced (`None` for anything else): an
+    /// inline body stays inline, a shared one stays shared.
+    #[inline]
+    pub fn from_frame(frame: Frame) -> Option<Msg> {
+        let (body, more) = match frame {
+            Frame::InlineMessage { body, more } => (Body::Inline(body), more),
+            Frame::Message { body, more } => (Body::Shared(body), more),
+            Frame::Command(_) | Frame::RawCommand(_) => return None,
+        };
+        Some(Msg { body, more, metadata: None })
     }
 
     /// A frame holding a copy of `data` (in place when it is small, so without allocating).
@@ -150,11 +162,6 @@ impl Msg {
             Body::Unique(bytes) => bytes.freeze(),
             Body::Pooled(buffer) => send_pool().freeze(buffer),
         }
-    }
-
-    /// The body as a shared buffer, leaving the frame empty (see [`Msg::into_bytes`]).
-    pub fn take_bytes(&mut self) -> Bytes {
-        std::mem::take(self).into_bytes()
     }
 
     /// Makes clones of this frame share its body instead of copying it: a body this frame
