@@ -26,9 +26,14 @@
 //!
 //! This library holds what the tools share: argument parsing, error exits and the output lines.
 
+#[cfg(feature = "libzmq")]
+use libzmq as zmq;
+#[cfg(not(feature = "libzmq"))]
+use rustzmq as zmq;
+
 use std::fmt::Display;
 use std::process;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The implementation the perf tools of this build use: `"libzmq"` with the `libzmq` feature,
 /// `"rustzmq"` without it.
@@ -136,6 +141,29 @@ pub fn print_latency(elapsed: Duration, round_trips_ns: &mut [u64]) {
     for (name, p) in [("p50", 50.0), ("p99", 99.0), ("p99.9", 99.9)] {
         println!("round-trip {name}: {:.3} [us]", percentile(round_trips_ns, p) as f64 / 1e3);
     }
+}
+
+/// The latency tools' measured loop: sends a message of `size` bytes on the REQ `socket` and
+/// receives the reply, `roundtrips` times, exiting on an error or a reply of another size.
+/// Returns the time from the first send to the last reply and the duration of each round trip
+/// in nanoseconds.
+pub fn round_trips(socket: &zmq::Socket, size: usize, roundtrips: usize) -> (Duration, Vec<u64>) {
+    let mut msg = zmq::Message::with_size(size);
+    let mut samples = Vec::with_capacity(roundtrips);
+    let watch = Instant::now();
+    let mut last = watch;
+    for _ in 0..roundtrips {
+        let request = std::mem::replace(&mut msg, zmq::Message::new());
+        socket.send(request, 0).unwrap_or_else(|e| fail("zmq_sendmsg", e));
+        socket.recv(&mut msg, 0).unwrap_or_else(|e| fail("zmq_recvmsg", e));
+        if msg.len() != size {
+            wrong_size(msg.len(), size);
+        }
+        let now = Instant::now();
+        samples.push(nanos(now - last));
+        last = now;
+    }
+    (last - watch, samples)
 }
 
 /// The `p`-th percentile (nearest rank, `p` in steps of 0.1) of `sorted`, or 0 when it is empty.

@@ -11,10 +11,9 @@ use libzmq as zmq;
 use rustzmq as zmq;
 
 use std::thread;
-use std::time::Instant;
 
 use rustzmq_benches::{
-    args, fail, nanos, number, print_implementation, print_lat_header, print_latency, print_settings, wrong_size,
+    args, fail, number, print_implementation, print_lat_header, print_latency, print_settings, round_trips,
 };
 
 fn main() {
@@ -41,22 +40,7 @@ fn main() {
     });
 
     print_lat_header(size, roundtrips);
-    let mut msg = zmq::Message::with_size(size);
-    let mut samples = Vec::with_capacity(roundtrips);
-    let watch = Instant::now();
-    let mut last = watch;
-    for _ in 0..roundtrips {
-        let request = std::mem::replace(&mut msg, zmq::Message::new());
-        socket.send(request, 0).unwrap_or_else(|e| fail("zmq_sendmsg", e));
-        socket.recv(&mut msg, 0).unwrap_or_else(|e| fail("zmq_recvmsg", e));
-        if msg.len() != size {
-            wrong_size(msg.len(), size);
-        }
-        let now = Instant::now();
-        samples.push(nanos(now - last));
-        last = now;
-    }
-    let elapsed = last - watch;
+    let (elapsed, mut samples) = round_trips(&socket, size, roundtrips);
     worker.join().unwrap_or_else(|_| fail("worker thread", "panicked"));
 
     print_latency(elapsed, &mut samples);
