@@ -955,13 +955,7 @@ fn render_report(bench: &Bench, results: &[RowResult], options: Options) -> Stri
     for r in of(Measure::Throughput) {
         let size = size_label(r.spec.size);
         if let Some(failure) = &r.failure {
-            let _ = writeln!(
-                out,
-                "| {} | {size} | {} | **FAILED**: {} | | | | | | |",
-                r.spec.label(),
-                count_label(r.count),
-                one_line(failure)
-            );
+            failed_row(&mut out, r, failure, 6);
             continue;
         }
         let (rust, lib, ceil) = (values(&r.rustzmq), values(&r.libzmq), values(&r.ceiling));
@@ -1001,13 +995,7 @@ fn render_report(bench: &Bench, results: &[RowResult], options: Options) -> Stri
     for r in of(Measure::Latency) {
         let size = size_label(r.spec.size);
         if let Some(failure) = &r.failure {
-            let _ = writeln!(
-                out,
-                "| {} | {size} | {} | **FAILED**: {} | | | | |",
-                r.spec.label(),
-                count_label(r.count),
-                one_line(failure)
-            );
+            failed_row(&mut out, r, failure, 4);
             continue;
         }
         let (rust, lib) = (values(&r.rustzmq), values(&r.libzmq));
@@ -1048,13 +1036,7 @@ fn render_report(bench: &Bench, results: &[RowResult], options: Options) -> Stri
     for r in of(Measure::FanOut) {
         let size = size_label(r.spec.size);
         if let Some(failure) = &r.failure {
-            let _ = writeln!(
-                out,
-                "| {} | {size} | {} | **FAILED**: {} | | | | | |",
-                r.spec.label(),
-                count_label(r.count),
-                one_line(failure)
-            );
+            failed_row(&mut out, r, failure, 5);
             continue;
         }
         let (rust, lib) = (values(&r.rustzmq), values(&r.libzmq));
@@ -1129,12 +1111,26 @@ fn settings_note(settings: &[Settings]) -> String {
 }
 
 /// `text` on one line, safe inside a markdown table cell.
+/// A table row for a workload that failed: label, size and count, the failure in the first
+/// result column, then `empty` empty cells.
+fn failed_row(out: &mut String, r: &RowResult, failure: &str, empty: usize) {
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | **FAILED**: {} |{}",
+        r.spec.label(),
+        size_label(r.spec.size),
+        count_label(r.count),
+        one_line(failure),
+        " |".repeat(empty)
+    );
+}
+
 fn one_line(text: &str) -> String {
     text.replace('\n', " ").replace('|', "/")
 }
 
 /// `/proc/loadavg`'s first three fields (`"0.12 0.30 0.25"`), or `"unknown"`.
-fn load_average() -> String {
+pub(crate) fn load_average() -> String {
     fs::read_to_string("/proc/loadavg")
         .ok()
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -1287,6 +1283,28 @@ mod tests {
         );
         assert!(parse_options(&strings(&["--compare", "--only"])).is_err());
         assert!(parse_options(&strings(&["--compare", "--only="])).is_err());
+    }
+
+    #[test]
+    fn failed_rows_keep_the_column_count() {
+        let spec = workloads().into_iter().next().expect("a workload");
+        let result = RowResult {
+            spec,
+            count: 1000,
+            ceiling_count: 0,
+            rustzmq: vec![],
+            libzmq: vec![],
+            ceiling: vec![],
+            failure: None,
+        };
+        let mut out = String::new();
+        failed_row(&mut out, &result, "timed out\nwaiting | for x", 6);
+        let expected = format!(
+            "| {} | {} | 1,000 | **FAILED**: timed out waiting / for x | | | | | | |\n",
+            result.spec.label(),
+            size_label(result.spec.size)
+        );
+        assert_eq!(out, expected);
     }
 
     #[test]

@@ -27,6 +27,7 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::compare::load_average;
 use crate::{cargo, run, workspace_root, Failure};
 
 /// Default measured runs per implementation and row of `--memory`.
@@ -226,14 +227,6 @@ fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
-}
-
-/// `/proc/loadavg`'s first three fields, or `"unknown"`.
-fn load_average() -> String {
-    fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 /// The UTC date and time now, from `date`.
