@@ -43,6 +43,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use crate::memory::{target_dir, thousands};
 use crate::{cargo, run, workspace_root, Failure};
 
 /// Runs per implementation and workload without `--runs`.
@@ -323,11 +324,7 @@ pub(crate) fn compare(options: Options) -> Result<(), Failure> {
             names.join(", ")
         )));
     }
-    let root = workspace_root();
-    let target = match env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => root.join(dir),
-        None => root.join("target"),
-    };
+    let target = target_dir();
     let libzmq_target = target.join("libzmq-perf");
 
     println!("==> building the perf tools against rustzmq ({})", target.join("release").display());
@@ -372,7 +369,7 @@ pub(crate) fn compare(options: Options) -> Result<(), Failure> {
     } else {
         let machine = describe_machine();
         let section = render_docs_section(&machine, &report, &bench, options, &load, elapsed);
-        let path = root.join(DOCS_PAGE);
+        let path = workspace_root().join(DOCS_PAGE);
         let page = fs::read_to_string(&path).map_err(|e| Failure::step(format!("reading {DOCS_PAGE}: {e}")))?;
         fs::write(&path, replace_section(&page, &section))
             .map_err(|e| Failure::step(format!("writing {DOCS_PAGE}: {e}")))?;
@@ -909,15 +906,7 @@ fn size_label(size: usize) -> String {
 }
 
 fn count_label(count: usize) -> String {
-    let digits = count.to_string();
-    let mut out = String::new();
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
+    thousands(count as u64)
 }
 
 fn values(samples: &[Sample]) -> Vec<f64> {

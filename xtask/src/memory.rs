@@ -118,7 +118,7 @@ pub(crate) fn memory(options: Options) -> Result<(), Failure> {
 }
 
 /// `<target>` (from `$CARGO_TARGET_DIR` or the workspace's `target/`).
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     let root = workspace_root();
     match env::var_os("CARGO_TARGET_DIR") {
         Some(dir) => root.join(dir),
@@ -217,7 +217,7 @@ fn median(values: &[f64]) -> Option<f64> {
 }
 
 /// `12,345` style thousands separators.
-fn thousands(n: u64) -> String {
+pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
