@@ -135,7 +135,8 @@ mod tests {
         let second_ptr = second.as_ptr();
         drop(first);
         drop(second);
-        assert_eq!(pool.take(100_000).as_ptr(), second_ptr);
+        let again = pool.take(100_000);
+        assert_eq!(again.as_ptr(), second_ptr);
     }
 
     #[test]
