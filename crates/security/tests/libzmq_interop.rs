@@ -185,16 +185,16 @@ fn bind(socket: &libzmq::Socket) -> String {
 
 /// A ZAP handler in libzmq's context answering one request with `status` and user id "alice";
 /// returns the request frames it saw (and keeps its socket alive until joined).
-fn zap_handler(ctx: &libzmq::Context, status: &'static [u8]) -> thread::JoinHandle<Vec<Vec<u8>>> {
+/// Answers one ZAP request with `status`. The join handle gives back the request and the
+/// handler's socket, which the test keeps until its handshake (which needs the reply) is done.
+fn zap_handler(ctx: &libzmq::Context, status: &'static [u8]) -> thread::JoinHandle<(Vec<Vec<u8>>, libzmq::Socket)> {
     let handler = context_socket(ctx, libzmq::REP);
     handler.bind(rustzmq_security::zap::ZAP_ENDPOINT).unwrap();
     thread::spawn(move || {
         let request = handler.recv_multipart(0).expect("no ZAP request");
         let reply: [&[u8]; 6] = [b"1.0", &request[1], status, b"status text", b"alice", b""];
         handler.send_multipart(reply, 0).unwrap();
-        // Keep the socket until the reply is surely delivered (inproc: at once).
-        thread::sleep(Duration::from_millis(100));
-        request
+        (request, handler)
     })
 }
 
@@ -240,7 +240,7 @@ fn curve_client_against_libzmq_server_with_zap() {
     assert_eq!(client.peer_metadata().unwrap().get("Socket-Type").unwrap(), &b"PAIR"[..]);
 
     // libzmq's ZAP request for our client, frame by frame (REP stripped the delimiter).
-    let request = zap.join().unwrap();
+    let (request, _handler) = zap.join().unwrap();
     let request = ZapRequest::from_frames(&request.into_iter().map(Bytes::from).collect::<Vec<_>>()).unwrap();
     assert_eq!(request.request_id, &b"1"[..]);
     assert_eq!(request.domain, &b"test"[..]);
@@ -356,7 +356,7 @@ fn plain_client_against_libzmq_server() {
     let mut client = PlainClient::new(SocketProperties::new("PAIR"), "admin", "secret").unwrap();
     let mut wire = Wire::connect(&address, &client);
     wire.handshake(&mut client, |_| unreachable!()).unwrap();
-    let request = zap.join().unwrap();
+    let (request, _handler) = zap.join().unwrap();
     assert_eq!(request[5], b"PLAIN");
     assert_eq!(&request[6..], [b"admin".to_vec(), b"secret".to_vec()]);
 
