@@ -451,14 +451,6 @@ impl CurveClient {
         nonce
     }
 
-    fn core(&self) -> &Core {
-        &self.core
-    }
-
-    fn core_mut(&mut self) -> &mut Core {
-        &mut self.core
-    }
-
     fn produce(&mut self) -> Option<Command> {
         match self.state {
             ClientState::SendHello => {
@@ -664,14 +656,6 @@ impl CurveServer {
     /// The message codec, once ready, for an engine that drops the handshake state.
     pub fn into_message_codec(self) -> Option<CurveMessageCodec> {
         self.codec
-    }
-
-    fn core(&self) -> &Core {
-        &self.core
-    }
-
-    fn core_mut(&mut self) -> &mut Core {
-        &mut self.core
     }
 
     fn produce(&mut self) -> Option<Command> {

@@ -330,11 +330,11 @@ impl Core {
     }
 }
 
-/// Implements [`Mechanism`] for a type with these inherent items:
-/// `core`/`core_mut`, `produce(&mut self) -> Option<Command>`,
+/// Implements [`Mechanism`] for a type with a `core: Core` field and these inherent items:
+/// `produce(&mut self) -> Option<Command>`,
 /// `consume(&mut self, Incoming) -> Result<(), MechanismError>`, `ready(&self) -> bool`,
 /// `zap_accepted(&mut self)`, and the constants `MECHANISM` and `AS_SERVER`; plus, for
-/// encrypting mechanisms (`encrypts: true`), the fields `core` and `codec` (an
+/// encrypting mechanisms (`encrypts: true`), the field `codec` (an
 /// `Option<CurveMessageCodec>`, set once ready).
 macro_rules! impl_mechanism {
     ($ty:ty) => {
@@ -402,28 +402,28 @@ macro_rules! impl_mechanism {
             }
 
             fn next_command(&mut self) -> Option<rustzmq_codec::Command> {
-                if self.core().failed.is_some() {
-                    return self.core_mut().final_error.take();
+                if self.core.failed.is_some() {
+                    return self.core.final_error.take();
                 }
                 self.produce()
             }
 
             fn process_command(&mut self, command: &rustzmq_codec::Command) -> Result<(), $crate::MechanismError> {
-                self.core().check()?;
+                self.core.check()?;
                 let incoming = $crate::mechanism::Incoming::from_command(command);
-                self.consume(incoming).map_err(|error| self.core_mut().fail(error))
+                self.consume(incoming).map_err(|error| self.core.fail(error))
             }
 
             fn process_command_body(&mut self, body: &bytes::Bytes) -> Result<(), $crate::MechanismError> {
-                self.core().check()?;
+                self.core.check()?;
                 match $crate::mechanism::Incoming::from_body(body) {
-                    Ok(incoming) => self.consume(incoming).map_err(|error| self.core_mut().fail(error)),
-                    Err(error) => Err(self.core_mut().fail(error)),
+                    Ok(incoming) => self.consume(incoming).map_err(|error| self.core.fail(error)),
+                    Err(error) => Err(self.core.fail(error)),
                 }
             }
 
             fn status(&self) -> $crate::Status {
-                if self.core().failed.is_some() {
+                if self.core.failed.is_some() {
                     $crate::Status::Failed
                 } else if self.ready() {
                     $crate::Status::Ready
@@ -433,37 +433,37 @@ macro_rules! impl_mechanism {
             }
 
             fn error(&self) -> Option<&$crate::MechanismError> {
-                self.core().failed.as_ref()
+                self.core.failed.as_ref()
             }
 
             fn peer_metadata(&self) -> Option<&rustzmq_codec::Metadata> {
-                self.core().peer_metadata.as_ref()
+                self.core.peer_metadata.as_ref()
             }
 
             fn zap_request(&mut self) -> Option<$crate::ZapRequest> {
-                self.core_mut().zap_pending.take()
+                self.core.zap_pending.take()
             }
 
             fn awaiting_zap_reply(&self) -> bool {
-                self.core().zap_awaiting.is_some()
+                self.core.zap_awaiting.is_some()
             }
 
             fn process_zap_reply(&mut self, reply: &$crate::ZapReply) -> Result<(), $crate::MechanismError> {
-                self.core_mut().accept_zap_reply(reply)?;
+                self.core.accept_zap_reply(reply)?;
                 self.zap_accepted();
                 Ok(())
             }
 
             fn process_zap_reply_frames(&mut self, frames: &[bytes::Bytes]) -> Result<(), $crate::MechanismError> {
-                self.core().check()?;
+                self.core.check()?;
                 match $crate::ZapReply::from_frames(frames) {
                     Ok(reply) => self.process_zap_reply(&reply),
-                    Err(error) => Err(self.core_mut().fail(error.into())),
+                    Err(error) => Err(self.core.fail(error.into())),
                 }
             }
 
             fn zap_reply(&self) -> Option<&$crate::ZapReply> {
-                self.core().zap_reply.as_ref()
+                self.core.zap_reply.as_ref()
             }
 
             fn encrypts(&self) -> bool {

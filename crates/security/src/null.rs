@@ -50,14 +50,6 @@ impl NullMechanism {
         Ok(NullMechanism { core, metadata, ready_sent: false })
     }
 
-    fn core(&self) -> &Core {
-        &self.core
-    }
-
-    fn core_mut(&mut self) -> &mut Core {
-        &mut self.core
-    }
-
     fn produce(&mut self) -> Option<Command> {
         if self.ready_sent || self.core.zap_awaiting.is_some() {
             return None;

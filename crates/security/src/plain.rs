@@ -61,14 +61,6 @@ impl PlainClient {
         })
     }
 
-    fn core(&self) -> &Core {
-        &self.core
-    }
-
-    fn core_mut(&mut self) -> &mut Core {
-        &mut self.core
-    }
-
     fn produce(&mut self) -> Option<Command> {
         match self.state {
             ClientState::SendHello => {
@@ -151,14 +143,6 @@ impl PlainServer {
             core: Core::new(zap, properties.routing_id),
             state: ServerState::ExpectHello,
         })
-    }
-
-    fn core(&self) -> &Core {
-        &self.core
-    }
-
-    fn core_mut(&mut self) -> &mut Core {
-        &mut self.core
     }
 
     fn produce(&mut self) -> Option<Command> {
