@@ -14,7 +14,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{ipc_endpoint, RemoveIpcFile};
+use common::{fresh_endpoint, Lib, RemoveIpcFile, Transport};
 
 /// Receive and send timeout of every socket, in milliseconds.
 const TIMEOUT_MS: i32 = 5000;
@@ -25,25 +25,12 @@ const LARGE: usize = 1 << 20;
 /// How long a reconnection may take.
 const RECONNECT_DEADLINE: Duration = Duration::from_secs(10);
 
-/// Which implementation a socket comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lib {
-    Rust,
-    Zmq,
-}
-
 /// The socket types under test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Pair,
     Push,
     Pull,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Transport {
-    Tcp,
-    Ipc,
 }
 
 /// The operations the tests need, over both implementations (their APIs are the same).
@@ -138,11 +125,7 @@ fn recv(peer: &dyn Peer) -> Vec<Vec<u8>> {
 
 /// Binds on a fresh address of the transport and returns the endpoint to connect to.
 fn bind_fresh(peer: &dyn Peer, transport: Transport) -> String {
-    let endpoint = match transport {
-        Transport::Tcp => "tcp://127.0.0.1:*".to_owned(),
-        Transport::Ipc => ipc_endpoint("data"),
-    };
-    peer.try_bind(&endpoint).unwrap();
+    peer.try_bind(&fresh_endpoint(transport, "data")).unwrap();
     peer.last_endpoint()
 }
 

@@ -13,7 +13,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{ipc_endpoint, RemoveIpcFile};
+use common::{fresh_endpoint, Lib, RemoveIpcFile, Transport};
 
 /// Receive and send timeout of every socket, in milliseconds.
 const TIMEOUT_MS: i32 = 5000;
@@ -23,23 +23,11 @@ const DEADLINE: Duration = Duration::from_secs(10);
 const PROBE_SUFFIX: &[u8] = b"\x00probe";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lib {
-    Rust,
-    Zmq,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Pub,
     Sub,
     Xpub,
     Xsub,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Transport {
-    Tcp,
-    Ipc,
 }
 
 /// The operations the tests need, over both implementations (their APIs are the same).
@@ -144,17 +132,10 @@ fn socket(lib: Lib, kind: Kind) -> Box<dyn Peer> {
     }
 }
 
-fn fresh_endpoint(transport: Transport) -> String {
-    match transport {
-        Transport::Tcp => "tcp://127.0.0.1:*".to_owned(),
-        Transport::Ipc => ipc_endpoint("pubsub"),
-    }
-}
-
 /// Binds one side on a fresh address and connects the other; returns the resolved endpoint
 /// (and the guard of its ipc file).
 fn link(binder: &dyn Peer, connecter: &dyn Peer, transport: Transport) -> (String, RemoveIpcFile) {
-    binder.try_bind(&fresh_endpoint(transport)).unwrap();
+    binder.try_bind(&fresh_endpoint(transport, "pubsub")).unwrap();
     let endpoint = binder.last_endpoint();
     connecter.connect(&endpoint);
     (endpoint.clone(), RemoveIpcFile(endpoint))
@@ -325,7 +306,7 @@ fn sub_to_xpub_commands() {
         if publisher_binds {
             second.connect(&endpoint);
         } else {
-            second.try_bind(&fresh_endpoint(transport)).unwrap();
+            second.try_bind(&fresh_endpoint(transport, "pubsub")).unwrap();
             xpub.connect(&second.last_endpoint());
             _second_guard = RemoveIpcFile(second.last_endpoint());
         }
@@ -353,7 +334,7 @@ fn fan_out_to_both_libraries() {
     for publisher_lib in [Lib::Rust, Lib::Zmq] {
         for transport in [Transport::Tcp, Transport::Ipc] {
             let publisher = socket(publisher_lib, Kind::Pub);
-            publisher.try_bind(&fresh_endpoint(transport)).unwrap();
+            publisher.try_bind(&fresh_endpoint(transport, "pubsub")).unwrap();
             let endpoint = publisher.last_endpoint();
             let _guard = RemoveIpcFile(endpoint.clone());
             let subscribers: Vec<(Box<dyn Peer>, &[u8])> = vec![
@@ -392,7 +373,7 @@ fn subscriptions_resent_to_restarted_publisher() {
         for transport in [Transport::Tcp, Transport::Ipc] {
             let case = format!("PUB {publisher_lib:?}, subscribers {subscriber_lib:?}, {transport:?}");
             let first = socket(publisher_lib, Kind::Pub);
-            first.try_bind(&fresh_endpoint(transport)).unwrap();
+            first.try_bind(&fresh_endpoint(transport, "pubsub")).unwrap();
             let endpoint = first.last_endpoint();
             let _guard = RemoveIpcFile(endpoint.clone());
             let xsub = socket(subscriber_lib, Kind::Xsub);

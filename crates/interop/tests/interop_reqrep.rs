@@ -9,16 +9,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{ipc_endpoint, RemoveIpcFile};
+use common::{fresh_endpoint, Lib, RemoveIpcFile, Transport};
 
 /// Receive and send timeout of every socket, in milliseconds.
 const TIMEOUT_MS: i32 = 5000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lib {
-    Rust,
-    Zmq,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -26,12 +20,6 @@ enum Kind {
     Rep,
     Dealer,
     Router,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Transport {
-    Tcp,
-    Ipc,
 }
 
 /// Why a non-blocking send failed.
@@ -126,13 +114,6 @@ fn socket(lib: Lib, kind: Kind) -> Box<dyn Peer> {
     }
 }
 
-fn fresh_endpoint(transport: Transport) -> String {
-    match transport {
-        Transport::Tcp => "tcp://127.0.0.1:*".to_owned(),
-        Transport::Ipc => ipc_endpoint("reqrep"),
-    }
-}
-
 fn parts(list: &[&[u8]]) -> Vec<Vec<u8>> {
     list.iter().map(|p| p.to_vec()).collect()
 }
@@ -146,7 +127,7 @@ fn connected(
 ) -> (Box<dyn Peer>, Box<dyn Peer>, RemoveIpcFile) {
     let bound = socket(binder.0, binder.1);
     setup(bound.as_ref(), binder.1);
-    let endpoint = bound.bind(&fresh_endpoint(transport));
+    let endpoint = bound.bind(&fresh_endpoint(transport, "reqrep"));
     let connecting = socket(connecter.0, connecter.1);
     setup(connecting.as_ref(), connecter.1);
     connecting.connect(&endpoint);
@@ -327,7 +308,7 @@ fn probes_reach_the_other_implementation() {
     ] {
         let what = format!("{prober_lib:?} {prober_kind:?} probing");
         let server = socket(server_lib, Kind::Router);
-        let endpoint = server.bind(&fresh_endpoint(Transport::Tcp));
+        let endpoint = server.bind(&fresh_endpoint(Transport::Tcp, "reqrep"));
         let prober = socket(prober_lib, prober_kind);
         prober.set_identity(b"prober");
         prober.set_probe_router();
@@ -352,7 +333,7 @@ fn mandatory_routing_across_implementations() {
     for (router_lib, dealer_lib) in [(Lib::Rust, Lib::Zmq), (Lib::Zmq, Lib::Rust)] {
         let router = socket(router_lib, Kind::Router);
         router.set_router_mandatory();
-        let endpoint = router.bind(&fresh_endpoint(Transport::Tcp));
+        let endpoint = router.bind(&fresh_endpoint(Transport::Tcp, "reqrep"));
         assert_eq!(router.try_send(&[b"dealer", b"x"]), Err(SendError::HostUnreachable), "{router_lib:?}");
         let dealer = socket(dealer_lib, Kind::Dealer);
         dealer.set_identity(b"dealer");

@@ -13,6 +13,28 @@ pub(crate) fn ipc_endpoint(tag: &str) -> String {
     format!("ipc://{}", path.display())
 }
 
+/// Which implementation a socket comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lib {
+    Rust,
+    Zmq,
+}
+
+/// The transports the interop tests run over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transport {
+    Tcp,
+    Ipc,
+}
+
+/// A fresh endpoint to bind: a tcp wildcard port on loopback, or a unique ipc path.
+pub(crate) fn fresh_endpoint(transport: Transport, tag: &str) -> String {
+    match transport {
+        Transport::Tcp => "tcp://127.0.0.1:*".to_owned(),
+        Transport::Ipc => ipc_endpoint(tag),
+    }
+}
+
 /// Removes an ipc endpoint's socket file when dropped (libzmq 4.3 leaves it behind).
 pub(crate) struct RemoveIpcFile(pub(crate) String);
 
