@@ -25,6 +25,11 @@ pub(crate) fn int_option(value: &[u8]) -> ZResult<i32> {
     Ok(i32::from_ne_bytes(bytes))
 }
 
+/// A boolean option's value as getsockopt returns it (an int, 0 or 1).
+pub(crate) fn bool_option_value(on: bool) -> Vec<u8> {
+    i32::from(on).to_ne_bytes().to_vec()
+}
+
 /// A subscription message: `flag` (1 subscribe, 0 cancel) followed by the prefix.
 pub(crate) fn subscription_msg(flag: u8, prefix: &[u8]) -> Msg {
     let mut body = Vec::with_capacity(prefix.len() + 1);
@@ -285,7 +290,7 @@ impl Pattern for XPub {
 
     fn get_sockopt(&self, option: i32) -> ZResult<Vec<u8>> {
         match option {
-            sockopt::INVERT_MATCHING => Ok(i32::from(self.invert_matching).to_ne_bytes().to_vec()),
+            sockopt::INVERT_MATCHING => Ok(bool_option_value(self.invert_matching)),
             _ => Err(Errno::EINVAL),
         }
     }

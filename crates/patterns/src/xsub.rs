@@ -15,7 +15,7 @@ use rustzmq_transport::{Errno, Msg, Pattern, PeerInfo, Pipe, PipeId, ZResult};
 
 use crate::dist::{Distributor, PipeKey};
 use crate::trie::Trie;
-use crate::xpub::{int_option, subscription_msg};
+use crate::xpub::{bool_option_value, int_option, subscription_msg};
 
 /// Round robin over the keys of the pipes that may have messages (the pipes themselves live
 /// in the distributor). Same layout as the fair queue: `keys[..active]` are worth trying.
@@ -289,7 +289,7 @@ impl Pattern for XSub {
 
     fn get_sockopt(&self, option: i32) -> ZResult<Vec<u8>> {
         match option {
-            sockopt::INVERT_MATCHING => Ok(i32::from(self.invert_matching).to_ne_bytes().to_vec()),
+            sockopt::INVERT_MATCHING => Ok(bool_option_value(self.invert_matching)),
             _ => Err(Errno::EINVAL),
         }
     }
@@ -401,7 +401,9 @@ mod tests {
         assert!(sub.has_in());
         assert_eq!(recv_all(&mut sub), [&b"a1"[..], b"a2", b"b-tail"]);
         assert!(!sub.has_in());
+        assert_eq!(sub.get_sockopt(sockopt::INVERT_MATCHING).unwrap(), 0i32.to_ne_bytes());
         sub.set_sockopt(sockopt::INVERT_MATCHING, &1i32.to_ne_bytes()).unwrap();
+        assert_eq!(sub.get_sockopt(sockopt::INVERT_MATCHING).unwrap(), 1i32.to_ne_bytes());
         publish(&mut sub, &mut publisher, &[b"a3"]);
         publish(&mut sub, &mut publisher, &[b"b3"]);
         assert_eq!(recv_all(&mut sub), [b"b3"]);
