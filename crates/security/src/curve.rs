@@ -60,7 +60,7 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::crypto::{self, BoxKey, TAG_LEN};
-use crate::error::{CommandKind, MechanismError};
+use crate::error::{CommandKind, MechanismError, StickyError};
 use crate::keys::{CurveKeyPair, CurvePublicKey, CurveSecretKey, KEY_LEN};
 use crate::mechanism::{impl_mechanism, Core, Incoming, SocketProperties, MESSAGE_FLAGS_MASK};
 use crate::zap::{ZapConfig, ZapDecision, ZapPolicy};
@@ -134,7 +134,7 @@ pub struct CurveMessageCodec {
     decode_prefix: &'static [u8; 16],
     next_nonce: u64,
     peer_nonce: u64,
-    failed: Option<MechanismError>,
+    failed: StickyError,
     /// Boxes sealed by `encode_body` and `encode_data`, split off as they are returned.
     sealed: BytesMut,
     /// Contents opened by `decode_data` and from shared frames, split off likewise.
@@ -154,7 +154,7 @@ impl CurveMessageCodec {
             decode_prefix,
             next_nonce,
             peer_nonce,
-            failed: None,
+            failed: StickyError::default(),
             sealed: BytesMut::new(),
             opened: BytesMut::new(),
         }
@@ -181,7 +181,7 @@ impl CurveMessageCodec {
     /// as the body of an ordinary frame with MORE and COMMAND clear (see the module docs). The
     /// frame is copied once, into `out`, and encrypted there.
     pub fn encode_body_into(&mut self, flags: u8, body: &[u8], out: &mut BytesMut) -> Result<(), MechanismError> {
-        self.check()?;
+        self.failed.check()?;
         out.reserve(MESSAGE_OVERHEAD + body.len());
         out.put_slice(MESSAGE_PREFIX);
         self.seal_into(flags, body, out)
@@ -202,7 +202,7 @@ impl CurveMessageCodec {
     /// boxes a frame, with the [`crate::MESSAGE_COMMAND`] flag: the command body is encoded
     /// straight into the box.
     pub fn encode_command_body(&mut self, command: &Command) -> Result<Bytes, MechanismError> {
-        self.check()?;
+        self.failed.check()?;
         let mut sealed = core::mem::take(&mut self.sealed);
         reserve(&mut sealed, MESSAGE_OVERHEAD + command.body_len());
         let start = sealed.len();
@@ -235,10 +235,10 @@ impl CurveMessageCodec {
 
     /// The next short nonce, once.
     fn take_nonce(&mut self) -> Result<u64, MechanismError> {
-        self.check()?;
+        self.failed.check()?;
         let nonce = self.next_nonce;
         if nonce == u64::MAX {
-            return Err(self.fail(MechanismError::NonceExhausted));
+            return Err(self.failed.fail(MechanismError::NonceExhausted));
         }
         self.next_nonce += 1;
         Ok(nonce)
@@ -248,7 +248,9 @@ impl CurveMessageCodec {
     pub fn decode(&mut self, command: &Command) -> Result<(u8, Bytes), MechanismError> {
         match command {
             Command::Message(data) => self.decode_data(data),
-            other => Err(self.fail(MechanismError::UnexpectedCommand { name: Bytes::copy_from_slice(other.name()) })),
+            other => {
+                Err(self.failed.fail(MechanismError::UnexpectedCommand { name: Bytes::copy_from_slice(other.name()) }))
+            }
         }
     }
 
@@ -271,13 +273,13 @@ impl CurveMessageCodec {
     /// when `body` is its buffer's only reference (the content then shares it), and otherwise
     /// into a buffer the codec reuses. A frame that is not a MESSAGE is refused.
     pub fn decode_body(&mut self, body: Bytes) -> Result<(u8, Bytes), MechanismError> {
-        self.check()?;
+        self.failed.check()?;
         if !body.starts_with(MESSAGE_PREFIX) {
             let error = match Incoming::from_body(&body) {
                 Ok(incoming) => incoming.unexpected(),
                 Err(error) => error,
             };
-            return Err(self.fail(error));
+            return Err(self.failed.fail(error));
         }
         match body.try_into_mut() {
             Ok(mut body) => {
@@ -294,13 +296,13 @@ impl CurveMessageCodec {
 
     /// Checks MESSAGE data before it is opened: returns its short and full nonces.
     fn check_data(&mut self, data: &[u8]) -> Result<(u64, [u8; crypto::NONCE_LEN]), MechanismError> {
-        self.check()?;
+        self.failed.check()?;
         if data.len() < MESSAGE_MIN_LEN {
-            return Err(self.fail(MechanismError::Malformed(CommandKind::Message)));
+            return Err(self.failed.fail(MechanismError::Malformed(CommandKind::Message)));
         }
         let nonce = short_nonce(data);
         if nonce <= self.peer_nonce {
-            return Err(self.fail(MechanismError::InvalidSequence { nonce, last: self.peer_nonce }));
+            return Err(self.failed.fail(MechanismError::InvalidSequence { nonce, last: self.peer_nonce }));
         }
         Ok((nonce, crypto::nonce(self.decode_prefix, &data[..SHORT_NONCE_LEN])))
     }
@@ -309,7 +311,7 @@ impl CurveMessageCodec {
     /// from the flags byte.
     fn accept(&mut self, nonce: u64, authentic: bool, mut plaintext: Bytes) -> Result<(u8, Bytes), MechanismError> {
         if !authentic {
-            return Err(self.fail(MechanismError::Cryptographic(CommandKind::Message)));
+            return Err(self.failed.fail(MechanismError::Cryptographic(CommandKind::Message)));
         }
         self.peer_nonce = nonce;
         let flags = plaintext[0] & MESSAGE_FLAGS_MASK;
@@ -325,17 +327,6 @@ impl CurveMessageCodec {
     /// The highest short nonce received.
     pub fn peer_nonce(&self) -> u64 {
         self.peer_nonce
-    }
-
-    fn check(&self) -> Result<(), MechanismError> {
-        match &self.failed {
-            Some(error) => Err(error.clone()),
-            None => Ok(()),
-        }
-    }
-
-    fn fail(&mut self, error: MechanismError) -> MechanismError {
-        self.failed.get_or_insert(error).clone()
     }
 }
 
@@ -354,9 +345,9 @@ pub(crate) fn with_codec<T>(
     codec: &mut Option<CurveMessageCodec>,
     f: impl FnOnce(&mut CurveMessageCodec) -> Result<T, MechanismError>,
 ) -> Result<T, MechanismError> {
-    core.check()?;
+    core.failed.check()?;
     let codec = codec.as_mut().ok_or(MechanismError::NotReady)?;
-    f(codec).map_err(|error| core.fail(error))
+    f(codec).map_err(|error| core.failed.fail(error))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -462,7 +453,7 @@ impl CurveClient {
                 match self.initiate() {
                     Ok(data) => Some(Command::Initiate(data)),
                     Err(error) => {
-                        self.core.fail(error);
+                        self.core.failed.fail(error);
                         None
                     }
                 }
@@ -667,7 +658,7 @@ impl CurveServer {
         match result {
             Ok(command) => Some(command),
             Err(error) => {
-                self.core.fail(error);
+                self.core.failed.fail(error);
                 None
             }
         }

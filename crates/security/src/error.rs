@@ -254,3 +254,48 @@ mod tests {
         assert_eq!(MechanismError::NotReady.monitor_event(), None);
     }
 }
+
+/// The first error a state machine met, kept: once failed, it stays failed and every later
+/// call reports the same error.
+#[derive(Debug, Default)]
+pub(crate) struct StickyError(Option<MechanismError>);
+
+impl StickyError {
+    /// Records `error` unless an earlier one is recorded, and returns the recorded one.
+    pub(crate) fn fail(&mut self, error: MechanismError) -> MechanismError {
+        self.0.get_or_insert(error).clone()
+    }
+
+    /// `Err` with the recorded error, if any.
+    pub(crate) fn check(&self) -> Result<(), MechanismError> {
+        match &self.0 {
+            Some(error) => Err(error.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// The recorded error, if any.
+    pub(crate) fn get(&self) -> Option<&MechanismError> {
+        self.0.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_error_sticks() {
+        let mut sticky = StickyError::default();
+        assert_eq!(sticky.check(), Ok(()));
+        assert_eq!(sticky.get(), None);
+        assert_eq!(sticky.fail(MechanismError::NoZapHandler), MechanismError::NoZapHandler);
+        assert_eq!(
+            sticky.fail(MechanismError::NonceExhausted),
+            MechanismError::NoZapHandler,
+            "a later error is not kept"
+        );
+        assert_eq!(sticky.check(), Err(MechanismError::NoZapHandler));
+        assert_eq!(sticky.get(), Some(&MechanismError::NoZapHandler));
+    }
+}

@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use bytes::{Bytes, BytesMut};
 use rustzmq_codec::{Command, Metadata};
 
-use crate::error::{CommandKind, MechanismError, Status};
+use crate::error::{CommandKind, MechanismError, Status, StickyError};
 use crate::zap::{ZapConfig, ZapReply, ZapRequest, ZapStatus, LIBZMQ_REQUEST_ID, ZAP_VERSION};
 
 /// Flag inside a CURVE MESSAGE box: more frames of this message follow (libzmq's `msg_t::more`).
@@ -249,7 +249,7 @@ impl Incoming {
 /// State every mechanism has: the sticky error, a final ERROR to send, the peer's metadata
 /// and the ZAP exchange.
 pub(crate) struct Core {
-    pub(crate) failed: Option<MechanismError>,
+    pub(crate) failed: StickyError,
     pub(crate) final_error: Option<Command>,
     pub(crate) peer_metadata: Option<Metadata>,
     pub(crate) zap: ZapConfig,
@@ -262,7 +262,7 @@ pub(crate) struct Core {
 impl Core {
     pub(crate) fn new(zap: ZapConfig, routing_id: Bytes) -> Core {
         Core {
-            failed: None,
+            failed: StickyError::default(),
             final_error: None,
             peer_metadata: None,
             zap,
@@ -270,18 +270,6 @@ impl Core {
             zap_awaiting: None,
             zap_reply: None,
             routing_id,
-        }
-    }
-
-    /// Records the first error and returns it.
-    pub(crate) fn fail(&mut self, error: MechanismError) -> MechanismError {
-        self.failed.get_or_insert(error).clone()
-    }
-
-    pub(crate) fn check(&self) -> Result<(), MechanismError> {
-        match &self.failed {
-            Some(error) => Err(error.clone()),
-            None => Ok(()),
         }
     }
 
@@ -303,23 +291,23 @@ impl Core {
     /// Checks a ZAP reply. `Ok` only for status 200; for 400 and 500 queues the ERROR libzmq
     /// sends (the status code as reason); every failure is recorded.
     pub(crate) fn accept_zap_reply(&mut self, reply: &ZapReply) -> Result<(), MechanismError> {
-        self.check()?;
+        self.failed.check()?;
         let Some(request_id) = self.zap_awaiting.take() else {
-            return Err(self.fail(MechanismError::UnexpectedZapReply));
+            return Err(self.failed.fail(MechanismError::UnexpectedZapReply));
         };
         self.zap_pending = None;
         if reply.request_id != request_id {
-            return Err(self.fail(MechanismError::ZapRequestId));
+            return Err(self.failed.fail(MechanismError::ZapRequestId));
         }
         match reply.status {
             ZapStatus::Success => {
                 self.zap_reply = Some(reply.clone());
                 Ok(())
             }
-            ZapStatus::TemporaryError => Err(self.fail(MechanismError::ZapDenied(reply.status))),
+            ZapStatus::TemporaryError => Err(self.failed.fail(MechanismError::ZapDenied(reply.status))),
             status => {
                 self.final_error = Some(Command::Error { reason: Bytes::from_static(status.as_bytes()) });
-                Err(self.fail(MechanismError::ZapDenied(status)))
+                Err(self.failed.fail(MechanismError::ZapDenied(status)))
             }
         }
     }
@@ -402,28 +390,28 @@ macro_rules! impl_mechanism {
             }
 
             fn next_command(&mut self) -> Option<rustzmq_codec::Command> {
-                if self.core.failed.is_some() {
+                if self.core.failed.get().is_some() {
                     return self.core.final_error.take();
                 }
                 self.produce()
             }
 
             fn process_command(&mut self, command: &rustzmq_codec::Command) -> Result<(), $crate::MechanismError> {
-                self.core.check()?;
+                self.core.failed.check()?;
                 let incoming = $crate::mechanism::Incoming::from_command(command);
-                self.consume(incoming).map_err(|error| self.core.fail(error))
+                self.consume(incoming).map_err(|error| self.core.failed.fail(error))
             }
 
             fn process_command_body(&mut self, body: &bytes::Bytes) -> Result<(), $crate::MechanismError> {
-                self.core.check()?;
+                self.core.failed.check()?;
                 match $crate::mechanism::Incoming::from_body(body) {
-                    Ok(incoming) => self.consume(incoming).map_err(|error| self.core.fail(error)),
-                    Err(error) => Err(self.core.fail(error)),
+                    Ok(incoming) => self.consume(incoming).map_err(|error| self.core.failed.fail(error)),
+                    Err(error) => Err(self.core.failed.fail(error)),
                 }
             }
 
             fn status(&self) -> $crate::Status {
-                if self.core.failed.is_some() {
+                if self.core.failed.get().is_some() {
                     $crate::Status::Failed
                 } else if self.ready() {
                     $crate::Status::Ready
@@ -433,7 +421,7 @@ macro_rules! impl_mechanism {
             }
 
             fn error(&self) -> Option<&$crate::MechanismError> {
-                self.core.failed.as_ref()
+                self.core.failed.get()
             }
 
             fn peer_metadata(&self) -> Option<&rustzmq_codec::Metadata> {
@@ -455,10 +443,10 @@ macro_rules! impl_mechanism {
             }
 
             fn process_zap_reply_frames(&mut self, frames: &[bytes::Bytes]) -> Result<(), $crate::MechanismError> {
-                self.core.check()?;
+                self.core.failed.check()?;
                 match $crate::ZapReply::from_frames(frames) {
                     Ok(reply) => self.process_zap_reply(&reply),
-                    Err(error) => Err(self.core.fail(error.into())),
+                    Err(error) => Err(self.core.failed.fail(error.into())),
                 }
             }
 

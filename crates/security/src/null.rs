@@ -44,7 +44,7 @@ impl NullMechanism {
             ZapDecision::Skip => {}
             ZapDecision::Ask => core.ask_zap(b"NULL", alloc::vec::Vec::new()),
             ZapDecision::Refuse => {
-                core.fail(MechanismError::NoZapHandler);
+                core.failed.fail(MechanismError::NoZapHandler);
             }
         }
         Ok(NullMechanism { core, metadata, ready_sent: false })
