@@ -236,25 +236,6 @@ pub enum Status {
     Failed,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn error_reasons_map_to_auth_events_like_libzmq() {
-        let peer = |r: &'static [u8]| MechanismError::PeerError { reason: Bytes::from_static(r) }.monitor_event();
-        assert_eq!(peer(b"400"), Some(HandshakeFailure::Auth(400)));
-        assert_eq!(peer(b"300"), Some(HandshakeFailure::Auth(300)));
-        assert_eq!(peer(b"200"), None);
-        assert_eq!(peer(b"Invalid socket type"), None);
-        assert_eq!(
-            MechanismError::Cryptographic(CommandKind::Welcome).monitor_event(),
-            Some(HandshakeFailure::Protocol(protocol_error::ZMTP_CRYPTOGRAPHIC))
-        );
-        assert_eq!(MechanismError::NotReady.monitor_event(), None);
-    }
-}
-
 /// The first error a state machine met, kept: once failed, it stays failed and every later
 /// call reports the same error.
 #[derive(Debug, Default)]
@@ -283,6 +264,20 @@ impl StickyError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_reasons_map_to_auth_events_like_libzmq() {
+        let peer = |r: &'static [u8]| MechanismError::PeerError { reason: Bytes::from_static(r) }.monitor_event();
+        assert_eq!(peer(b"400"), Some(HandshakeFailure::Auth(400)));
+        assert_eq!(peer(b"300"), Some(HandshakeFailure::Auth(300)));
+        assert_eq!(peer(b"200"), None);
+        assert_eq!(peer(b"Invalid socket type"), None);
+        assert_eq!(
+            MechanismError::Cryptographic(CommandKind::Welcome).monitor_event(),
+            Some(HandshakeFailure::Protocol(protocol_error::ZMTP_CRYPTOGRAPHIC))
+        );
+        assert_eq!(MechanismError::NotReady.monitor_event(), None);
+    }
 
     #[test]
     fn the_first_error_sticks() {
