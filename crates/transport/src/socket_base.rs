@@ -277,7 +277,8 @@ impl SocketBase {
             return Err(Errno::ENOTSUP);
         }
         msg.set_more(flags & SNDMORE != 0);
-        let deadline = if flags & DONTWAIT != 0 { None } else { Self::deadline(self.options.sndtimeo) };
+        // The clock is read only once the socket has to wait (not per message, as libzmq).
+        let mut deadline = None;
         loop {
             match self.pattern.send(msg) {
                 Ok(()) => return Ok(()),
@@ -286,7 +287,8 @@ impl SocketBase {
                         return Err(Errno::EAGAIN);
                     }
                     msg = back;
-                    self.wait(deadline)?;
+                    let sndtimeo = self.options.sndtimeo;
+                    self.wait(*deadline.get_or_insert_with(|| Self::deadline(sndtimeo)))?;
                     self.process_commands()?;
                 }
                 Err((error, _)) => return Err(error),
@@ -300,7 +302,7 @@ impl SocketBase {
         if !self.pattern.can_recv() {
             return Err(Errno::ENOTSUP);
         }
-        let deadline = if flags & DONTWAIT != 0 { None } else { Self::deadline(self.options.rcvtimeo) };
+        let mut deadline = None;
         loop {
             match self.pattern.recv() {
                 Ok(msg) if self.options.conflate => return Ok(self.newest(msg)),
@@ -309,7 +311,8 @@ impl SocketBase {
                     if flags & DONTWAIT != 0 || self.options.rcvtimeo == 0 {
                         return Err(Errno::EAGAIN);
                     }
-                    self.wait(deadline)?;
+                    let rcvtimeo = self.options.rcvtimeo;
+                    self.wait(*deadline.get_or_insert_with(|| Self::deadline(rcvtimeo)))?;
                     self.process_commands()?;
                 }
                 Err(error) => return Err(error),
