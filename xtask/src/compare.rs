@@ -344,33 +344,20 @@ pub(crate) fn compare(options: Options) -> Result<(), Failure> {
     let target = target_dir();
     let libzmq_target = target.join("libzmq-perf");
 
-    println!("==> building the perf tools against rustzmq ({})", target.join("release").display());
-    let mut build = cargo();
-    build.args(["build", "--release", "-p", "rustzmq-benches", "--bins", "--target-dir"]).arg(&target);
-    run(build)?;
-    println!("==> building the perf tools against libzmq ({})", libzmq_target.join("release").display());
-    let mut build = cargo();
-    build
-        .args(["build", "--release", "-p", "rustzmq-benches", "--bins", "--features", "libzmq", "--target-dir"])
-        .arg(&libzmq_target);
-    run(build)?;
+    let rustzmq_bin = build_perf_tools("rustzmq", &target, &[], None)?;
+    let libzmq_bin = build_perf_tools("libzmq", &libzmq_target, &["--features", "libzmq"], None)?;
     let soft_poly1305_bin = if rows.iter().any(|spec| spec.soft_poly1305) {
-        let soft_target = target.join("rustzmq-soft-poly1305");
-        println!("==> building the perf tools against rustzmq with {SOFT_POLY1305_CFG} ({})", soft_target.display());
         let rustflags =
             env::var("RUSTFLAGS").map_or(SOFT_POLY1305_CFG.to_owned(), |f| format!("{f} {SOFT_POLY1305_CFG}"));
-        let mut build = cargo();
-        build.env("RUSTFLAGS", rustflags);
-        build.args(["build", "--release", "-p", "rustzmq-benches", "--bins", "--target-dir"]).arg(&soft_target);
-        run(build)?;
-        Some(soft_target.join("release"))
+        let soft_target = target.join("rustzmq-soft-poly1305");
+        Some(build_perf_tools(&format!("rustzmq with {SOFT_POLY1305_CFG}"), &soft_target, &[], Some(rustflags))?)
     } else {
         None
     };
 
     let mut bench = Bench {
-        rustzmq_bin: target.join("release"),
-        libzmq_bin: libzmq_target.join("release"),
+        rustzmq_bin,
+        libzmq_bin,
         soft_poly1305_bin,
         implementations: Vec::new(),
         settings: Vec::new(),
@@ -414,6 +401,29 @@ pub(crate) fn compare(options: Options) -> Result<(), Failure> {
     } else {
         Err(Failure::step(format!("{} workload(s) failed:\n  {}", failures.len(), failures.join("\n  "))))
     }
+}
+
+/// Builds the perf tools in release mode into `target_dir` (with `extra` cargo arguments and,
+/// when given, `rustflags` as RUSTFLAGS) and returns the directory holding the binaries.
+fn build_perf_tools(
+    against: &str,
+    target_dir: &Path,
+    extra: &[&str],
+    rustflags: Option<String>,
+) -> Result<PathBuf, Failure> {
+    let bin = target_dir.join("release");
+    println!("==> building the perf tools against {against} ({})", bin.display());
+    let mut build = cargo();
+    if let Some(flags) = rustflags {
+        build.env("RUSTFLAGS", flags);
+    }
+    build
+        .args(["build", "--release", "-p", "rustzmq-benches", "--bins"])
+        .args(extra)
+        .arg("--target-dir")
+        .arg(target_dir);
+    run(build)?;
+    Ok(bin)
 }
 
 impl Bench {

@@ -1,8 +1,6 @@
 //! The message frame that travels through pipes, between sockets and engines.
 
-use std::sync::Arc;
-
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use bytes::{Bytes, BytesMut};
 use rustzmq_codec::{Frame, InlineBody, Metadata};
