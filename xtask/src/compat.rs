@@ -955,6 +955,9 @@ enum Action {
     /// Wait (up to 10 s) until something listens on 127.0.0.1:port, as a person running the
     /// zguide would start clients only once the server is up.
     AwaitListening(u16),
+    /// Wait (up to 10 s) until at least n TCP connections to local port `port` are
+    /// established (read from /proc/net/tcp and tcp6).
+    AwaitConnections(u16, usize),
 }
 
 /// What a scenario checks.
@@ -1025,6 +1028,12 @@ impl Scenario {
     /// Adds an `AwaitListening` step.
     fn await_listening(mut self, port: u16) -> Self {
         self.actions.push(Action::AwaitListening(port));
+        self
+    }
+
+    /// Adds an `AwaitConnections` step.
+    fn await_connections(mut self, port: u16, count: usize) -> Self {
+        self.actions.push(Action::AwaitConnections(port, count));
         self
     }
 
@@ -1150,13 +1159,18 @@ fn scenarios() -> Vec<Scenario> {
     // Node coordination: 10 subscribers, then 1,000,000 messages each. The zguide runs syncpub
     // first; subscribers started before it listens would have their first connects refused,
     // and one whose retry comes after the broadcast began misses it (the example's own
-    // slow-joiner race, with libzmq too), so they start once syncpub listens.
+    // slow-joiner race, with libzmq too), so they start once syncpub listens. The same race
+    // remains inside syncsub: its SUB connects 1 ms before its REQ asks to start, and only
+    // that head start puts the subscription ahead of the broadcast. Ten of them starting at
+    // once on a 2-core machine can lose it (one received 984,911 of 1,000,000 in CI), so each
+    // starts once the previous one's SUB is connected, as a person starting them by hand would.
     let mut sync =
         Scenario::new("syncpub+10 syncsub", &[5561, 5562], 45).start("syncpub", "syncpub", &[]).await_listening(5562);
     for i in 1..=10 {
         let id = format!("syncsub#{i}");
         sync = sync
             .start(&id, "syncsub", &[])
+            .await_connections(5561, i)
             .check(exits_ok(&id))
             .check(Check::Prints(id.clone(), "Received 1000000 updates"));
     }
@@ -1367,6 +1381,15 @@ fn run_scenario(layout: &Layout, scenario: &Scenario, build: &Build) -> Outcome 
                     thread::sleep(Duration::from_millis(20));
                 }
             }
+            Action::AwaitConnections(port, count) => {
+                let until = Instant::now() + Duration::from_secs(10);
+                while established_to(*port) < *count {
+                    if Instant::now() > until {
+                        return Outcome::Failed(format!("fewer than {count} connections to port {port} after 10 s"));
+                    }
+                    thread::sleep(Duration::from_millis(5));
+                }
+            }
             Action::TcpSend(port, text) => {
                 let until = Instant::now() + Duration::from_secs(3);
                 loop {
@@ -1412,6 +1435,26 @@ fn run_scenario(layout: &Layout, scenario: &Scenario, build: &Build) -> Outcome 
         Ok(()) => Outcome::Ok(format!("{:.1}s", elapsed.as_secs_f64())),
         Err(reason) => Outcome::Failed(reason),
     }
+}
+
+/// How many established TCP connections (IPv4 and IPv6) have `port` as their local port,
+/// from the kernel's tables (`/proc/net/tcp`: `sl local_address rem_address st ...`, the
+/// addresses as `HEXIP:HEXPORT`, state 01 = ESTABLISHED).
+fn established_to(port: u16) -> usize {
+    let wanted = format!(":{port:04X}");
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|table| fs::read_to_string(table).ok())
+        .map(|text| {
+            text.lines()
+                .skip(1)
+                .filter(|line| {
+                    let fields: Vec<&str> = line.split_whitespace().collect();
+                    fields.len() > 3 && fields[1].ends_with(&wanted) && fields[3] == "01"
+                })
+                .count()
+        })
+        .sum()
 }
 
 /// A process that exited by itself with a failure status, described.
@@ -1733,6 +1776,20 @@ mod tests {
         );
         assert!(args(&["--allow-fail"]).is_err());
         assert!(args(&["--bogus"]).is_err());
+    }
+
+    #[test]
+    fn counts_established_connections_to_a_port() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        assert_eq!(established_to(port), 0);
+        let a = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let _b_kept_open = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        // Both client ends have an ephemeral local port; the two server ends count (the
+        // kernel establishes them before accept).
+        assert_eq!(established_to(port), 2);
+        let client_port = a.local_addr().unwrap().port();
+        assert_eq!(established_to(client_port), 1);
     }
 
     #[test]
