@@ -17,11 +17,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Receiver;
 use mio::{Events, Interest, Poll, Token};
 
 use crate::engine::{Engine, EngineError};
-use crate::mailbox::{events, IoMailbox, PeerInfo, SocketCommand, SocketMailbox};
+use crate::mailbox::{events, CommandReceiver, IoMailbox, PeerInfo, SocketCommand, SocketMailbox};
 use crate::net::{self, IpcAddress};
 use crate::options::Options;
 use crate::pipe::{next_pipe_id, pipe_pair, Notify, Pipe, PipeId};
@@ -262,7 +261,7 @@ enum Object {
 struct IoThread {
     poll: Poll,
     mailbox: Arc<IoMailbox<IoCommand>>,
-    rx: Receiver<IoCommand>,
+    rx: CommandReceiver<IoCommand>,
     objects: HashMap<usize, Object>,
     /// Ids given by sockets (listener and session ids) to our tokens.
     by_id: HashMap<u64, usize>,
@@ -285,7 +284,7 @@ impl IoThread {
     fn new(
         poll: Poll,
         mailbox: Arc<IoMailbox<IoCommand>>,
-        rx: Receiver<IoCommand>,
+        rx: CommandReceiver<IoCommand>,
         ctx: std::sync::Weak<crate::ctx::CtxInner>,
     ) -> IoThread {
         IoThread {
@@ -375,7 +374,7 @@ impl IoThread {
 
     fn drain_mailbox(&mut self) {
         self.mailbox.clear_woken();
-        while let Ok(command) = self.rx.try_recv() {
+        while let Some(command) = self.rx.try_recv() {
             match command {
                 IoCommand::PipeEvent(id) => {
                     if let Some(&token) = self.pipes.get(&id) {

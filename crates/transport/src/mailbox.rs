@@ -1,11 +1,11 @@
 //! Mailboxes: how I/O threads and peers talk to a socket, and how sockets talk to an I/O
-//! thread. A socket's mailbox is a channel plus a [`Signaler`] (an fd `poll()` can wait on);
-//! an I/O thread's is a channel plus a `mio::Waker`.
+//! thread. A socket's mailbox is a [`CommandQueue`] plus a [`Signaler`] (an fd `poll()` can
+//! wait on); an I/O thread's is a command queue plus a `mio::Waker`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use crate::pipe::{Notify, Pipe, PipeId};
 use crate::signaler::Signaler;
@@ -85,9 +85,73 @@ struct Monitor {
     mask: u16,
 }
 
+/// Room for pipe events in a socket's queue: a socket rarely has more than a few pipes
+/// signalling at once (a pipe signals again only after its reader has seen it empty).
+const SOCKET_EVENT_SLOTS: usize = 64;
+
+/// Room for pipe events in an I/O thread's queue (it serves every session of its sockets).
+const IO_THREAD_EVENT_SLOTS: usize = 512;
+
+/// The sending side of a mailbox's queue. Pipe events ("look at pipe N again"), nearly all of
+/// a stream's commands once its reader keeps running dry, go through a preallocated ring, so
+/// delivering one allocates nothing (an unbounded crossbeam channel allocates a block per 31
+/// commands). Every other command, and an event that finds the ring full, goes through an
+/// unbounded list. Events only ask for a pipe's state to be looked at again, so one that
+/// overflows into the list, out of order with the ring, means the same thing.
+pub struct CommandQueue<C> {
+    events: Sender<PipeId>,
+    commands: Sender<C>,
+}
+
+/// The receiving side of a [`CommandQueue`].
+pub struct CommandReceiver<C> {
+    events: Receiver<PipeId>,
+    commands: Receiver<C>,
+    wrap_pipe_event: fn(PipeId) -> C,
+}
+
+impl<C> std::fmt::Debug for CommandReceiver<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommandReceiver").finish_non_exhaustive()
+    }
+}
+
+/// A queue whose ring holds `event_slots` pipe events; `wrap_pipe_event` turns a ring entry
+/// into the receiver's command type.
+fn command_queue<C>(event_slots: usize, wrap_pipe_event: fn(PipeId) -> C) -> (CommandQueue<C>, CommandReceiver<C>) {
+    let (events_tx, events) = crossbeam_channel::bounded(event_slots);
+    let (commands_tx, commands) = crossbeam_channel::unbounded();
+    (CommandQueue { events: events_tx, commands: commands_tx }, CommandReceiver { events, commands, wrap_pipe_event })
+}
+
+impl<C> CommandQueue<C> {
+    /// Queues a command. `false` if the receiver is gone.
+    fn send(&self, command: C) -> bool {
+        self.commands.send(command).is_ok()
+    }
+
+    /// Queues a pipe event, in the ring when it has room. `false` if the receiver is gone.
+    fn send_pipe_event(&self, id: PipeId, wrap_pipe_event: fn(PipeId) -> C) -> bool {
+        match self.events.try_send(id) {
+            Ok(()) => true,
+            Err(TrySendError::Full(id)) => self.send(wrap_pipe_event(id)),
+            Err(TrySendError::Disconnected(_)) => false,
+        }
+    }
+}
+
+impl<C> CommandReceiver<C> {
+    /// The next command, if any. Other commands come before ring events: a new pipe's Attach
+    /// is then handled before the events its first messages raised (which a socket that does
+    /// not know the pipe yet would ignore; attaching looks at the pipe anyway).
+    pub fn try_recv(&self) -> Option<C> {
+        self.commands.try_recv().ok().or_else(|| self.events.try_recv().ok().map(self.wrap_pipe_event))
+    }
+}
+
 /// The sending side of a socket's mailbox, shared by everything that talks to the socket.
 pub struct SocketMailbox {
-    tx: Sender<SocketCommand>,
+    queue: CommandQueue<SocketCommand>,
     signaler: Signaler,
     /// libzmq emits monitor events straight from the I/O threads; so do we, under this lock
     /// (taken only when an event happens, never per message).
@@ -104,11 +168,11 @@ impl std::fmt::Debug for SocketMailbox {
 
 impl SocketMailbox {
     /// A new mailbox and its receiving side.
-    pub fn new() -> std::io::Result<(Arc<SocketMailbox>, Receiver<SocketCommand>)> {
-        let (tx, rx) = crossbeam_channel::unbounded();
+    pub fn new() -> std::io::Result<(Arc<SocketMailbox>, CommandReceiver<SocketCommand>)> {
+        let (queue, rx) = command_queue(SOCKET_EVENT_SLOTS, SocketCommand::PipeEvent);
         Ok((
             Arc::new(SocketMailbox {
-                tx,
+                queue,
                 signaler: Signaler::new()?,
                 monitor: parking_lot::Mutex::new(None),
                 conflate: AtomicBool::new(false),
@@ -149,7 +213,7 @@ impl SocketMailbox {
     /// Queues a command and wakes the socket.
     pub fn send(&self, command: SocketCommand) {
         // The socket may be gone (its receiver dropped): then nobody cares.
-        if self.tx.send(command).is_ok() {
+        if self.queue.send(command) {
             self.signaler.signal();
         }
     }
@@ -176,7 +240,9 @@ fn send_event(monitor: &mut Monitor, event: u16, value: u32, endpoint: &str) {
 
 impl Notify for SocketMailbox {
     fn pipe_event(&self, id: PipeId) {
-        self.send(SocketCommand::PipeEvent(id));
+        if self.queue.send_pipe_event(id, SocketCommand::PipeEvent) {
+            self.signaler.signal();
+        }
     }
 }
 
@@ -204,7 +270,7 @@ impl Notify for DeferredNotify {
 
 /// The sending side of an I/O thread's mailbox.
 pub struct IoMailbox<C> {
-    tx: Sender<C>,
+    queue: CommandQueue<C>,
     waker: mio::Waker,
     /// Set by senders, cleared by the I/O thread before it drains: one wake per batch.
     woken: AtomicBool,
@@ -219,14 +285,20 @@ impl<C> std::fmt::Debug for IoMailbox<C> {
 
 impl<C: Send> IoMailbox<C> {
     /// A mailbox that wakes `waker`'s poll.
-    pub fn new(waker: mio::Waker, wrap_pipe_event: fn(PipeId) -> C) -> (Arc<IoMailbox<C>>, Receiver<C>) {
-        let (tx, rx) = crossbeam_channel::unbounded();
-        (Arc::new(IoMailbox { tx, waker, woken: AtomicBool::new(false), wrap_pipe_event }), rx)
+    pub fn new(waker: mio::Waker, wrap_pipe_event: fn(PipeId) -> C) -> (Arc<IoMailbox<C>>, CommandReceiver<C>) {
+        let (queue, rx) = command_queue(IO_THREAD_EVENT_SLOTS, wrap_pipe_event);
+        (Arc::new(IoMailbox { queue, waker, woken: AtomicBool::new(false), wrap_pipe_event }), rx)
     }
 
     /// Queues a command and wakes the I/O thread if it may be asleep.
     pub fn send(&self, command: C) {
-        if self.tx.send(command).is_ok() && !self.woken.swap(true, Ordering::AcqRel) {
+        if self.queue.send(command) {
+            self.wake();
+        }
+    }
+
+    fn wake(&self) {
+        if !self.woken.swap(true, Ordering::AcqRel) {
             let _ = self.waker.wake();
         }
     }
@@ -239,6 +311,63 @@ impl<C: Send> IoMailbox<C> {
 
 impl<C: Send> Notify for IoMailbox<C> {
     fn pipe_event(&self, id: PipeId) {
-        self.send((self.wrap_pipe_event)(id));
+        if self.queue.send_pipe_event(id, self.wrap_pipe_event) {
+            self.wake();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq)]
+    enum Command {
+        Event(PipeId),
+        Other(u32),
+    }
+
+    #[test]
+    fn events_beyond_the_ring_overflow_and_other_commands_come_first() {
+        let (queue, rx) = command_queue(4, Command::Event);
+        for id in 0..6 {
+            assert!(queue.send_pipe_event(id, Command::Event));
+        }
+        assert!(queue.send(Command::Other(7)));
+        let received: Vec<Command> = std::iter::from_fn(|| rx.try_recv()).collect();
+        // The list (two overflowing events, then the command) before the ring's four.
+        let expected = [Command::Event(4), Command::Event(5), Command::Other(7)]
+            .into_iter()
+            .chain((0..4).map(Command::Event))
+            .collect::<Vec<_>>();
+        assert_eq!(received, expected);
+        // The ring is reusable once drained.
+        assert!(queue.send_pipe_event(9, Command::Event));
+        assert_eq!(rx.try_recv(), Some(Command::Event(9)));
+        assert_eq!(rx.try_recv(), None);
+    }
+
+    #[test]
+    fn sending_to_a_dropped_receiver_reports_it() {
+        let (queue, rx) = command_queue(2, Command::Event);
+        drop(rx);
+        assert!(!queue.send_pipe_event(1, Command::Event));
+        assert!(!queue.send(Command::Other(1)));
+    }
+
+    #[test]
+    fn a_pipe_event_signals_the_socket_once() {
+        let (mailbox, rx) = SocketMailbox::new().unwrap();
+        mailbox.pipe_event(3);
+        mailbox.pipe_event(4);
+        assert!(mailbox.signaler().is_signalled());
+        mailbox.signaler().reset();
+        let ids: Vec<PipeId> = std::iter::from_fn(|| match rx.try_recv() {
+            Some(SocketCommand::PipeEvent(id)) => Some(id),
+            _ => None,
+        })
+        .collect();
+        assert_eq!(ids, [3, 4]);
+        assert!(!mailbox.signaler().is_signalled());
     }
 }

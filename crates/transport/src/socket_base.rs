@@ -5,13 +5,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Receiver;
-
 use crate::ctx::{next_id, Ctx, InprocBinding, PendingInproc};
 use crate::endpoint::{self, Endpoint, IpcPath};
 use crate::error::{Errno, ZResult};
 use crate::io_thread::{ConnectAddress, IoCommand, ListenerSocket, ListenerSpec, SessionSpec};
-use crate::mailbox::{DeferredNotify, PeerInfo, SocketCommand, SocketMailbox};
+use crate::mailbox::{CommandReceiver, DeferredNotify, PeerInfo, SocketCommand, SocketMailbox};
 use crate::msg::Msg;
 use crate::net::{self, IpcAddress};
 use crate::options::{Options, SocketKind};
@@ -84,7 +82,7 @@ pub struct SocketBase {
     ctx: Ctx,
     id: u64,
     mailbox: Arc<SocketMailbox>,
-    rx: Receiver<SocketCommand>,
+    rx: CommandReceiver<SocketCommand>,
     pattern: Box<dyn Pattern>,
     /// The socket's options; the facade validates and writes them.
     pub options: Options,
@@ -192,7 +190,7 @@ impl SocketBase {
     pub fn process_commands(&mut self) -> ZResult<()> {
         if self.mailbox.signaler().is_signalled() {
             self.mailbox.signaler().reset();
-            while let Ok(command) = self.rx.try_recv() {
+            while let Some(command) = self.rx.try_recv() {
                 match command {
                     SocketCommand::PipeEvent(id) => self.pattern.pipe_event(id),
                     SocketCommand::Attach(attach) => {
