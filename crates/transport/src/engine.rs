@@ -824,3 +824,126 @@ fn mechanism_for(
     };
     MechanismState::new(Config { properties, zap, security })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
+
+    use parking_lot::Mutex;
+    use rustzmq_codec::Metadata;
+
+    use super::*;
+    use crate::pipe::{pipe_pair, Notify, PipeId};
+
+    /// The socket's end of the pipe, read dry every time the engine's flush wakes it (as a
+    /// socket would), counting wake-ups and messages.
+    #[derive(Default)]
+    struct DrainingReader {
+        pipe: Mutex<Option<Pipe>>,
+        wakeups: Mutex<usize>,
+        messages: Mutex<usize>,
+    }
+
+    impl DrainingReader {
+        fn drain(&self) {
+            let mut guard = self.pipe.lock();
+            let pipe = guard.as_mut().expect("reader attached");
+            while let Some(msg) = pipe.read() {
+                assert_eq!(msg.len(), MESSAGE_SIZE);
+                *self.messages.lock() += 1;
+            }
+            // Empty: asleep until the writer's next flush.
+            assert!(!pipe.check_read());
+        }
+    }
+
+    impl Notify for DrainingReader {
+        fn pipe_event(&self, _id: PipeId) {
+            *self.wakeups.lock() += 1;
+            self.drain();
+        }
+    }
+
+    struct Ignore;
+    impl Notify for Ignore {
+        fn pipe_event(&self, _id: PipeId) {}
+    }
+
+    const MESSAGE_SIZE: usize = 1000;
+
+    /// Regression: the engine published what it read only when a read came up short or the
+    /// pipe filled, so a peer that kept the socket readable (tcp, 1 MiB messages) left the
+    /// application asleep for seconds. It must publish at least every FLUSH_AFTER bytes while
+    /// the socket stays readable. Deterministic: everything is queued in the socket before
+    /// one `drive`, which reads it all.
+    #[test]
+    fn received_messages_are_published_every_flush_after_bytes_while_the_socket_stays_readable() {
+        let (ours, mut peer) = UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        let mut engine =
+            Engine::new(Stream::Unix(mio::net::UnixStream::from_std(ours)), &Options::new(SocketKind::Pull), false);
+
+        // The peer's side of the NULL handshake, as a PUSH.
+        let mut encoder = Encoder::new();
+        encoder.encode_raw(&Greeting::new(Mechanism::NULL, false).encode());
+        let mut metadata = Metadata::new();
+        metadata.insert(&b"Socket-Type"[..], &b"PUSH"[..]).unwrap();
+        encoder.encode_command(&Command::Ready(metadata));
+        for chunk in encoder.chunks() {
+            peer.write_all(chunk).unwrap();
+        }
+        engine.on_ready(true, true, false);
+        assert!(engine.drive(None).unwrap(), "handshake completes on what is queued");
+        // Read the engine's greeting and READY so its writes never block.
+        peer.set_nonblocking(true).unwrap();
+        let mut sink = [0u8; 4096];
+        while peer.read(&mut sink).is_ok_and(|n| n > 0) {}
+
+        // Queue as many messages as the socket holds: over FLUSH_AFTER even with Linux's
+        // default wmem_max (212,992, doubled by the kernel: ~400 KiB of frames).
+        let requested: libc::c_int = 4 << 20;
+        // SAFETY: setsockopt with a live c_int of the size passed, on a fd we own.
+        unsafe {
+            libc::setsockopt(
+                peer.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_SNDBUF,
+                (&requested as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+        let mut frames = Encoder::new();
+        for _ in 0..64 {
+            frames.encode_message_frame_from_slice(&[7; MESSAGE_SIZE], false);
+        }
+        let batch: Vec<u8> = frames.chunks().flatten().copied().collect();
+        let frame_len = batch.len() / 64;
+        let mut queued = 0;
+        while let Ok(n) = peer.write(&batch[queued % batch.len()..]) {
+            queued += n;
+        }
+        assert!(queued > FLUSH_AFTER + 64 * 1024, "the socket holds only {queued} bytes");
+        // A partly written last frame stays in the decoder.
+        let sent = queued / frame_len;
+
+        let reader = Arc::new(DrainingReader::default());
+        let engine_notify: Arc<dyn Notify> = Arc::new(Ignore);
+        let reader_notify: Arc<dyn Notify> = Arc::clone(&reader) as Arc<dyn Notify>;
+        let (mut engine_end, mut socket_end) = pipe_pair(1, engine_notify, reader_notify, 0, 0);
+        assert!(!socket_end.check_read(), "the socket end starts asleep");
+        *reader.pipe.lock() = Some(socket_end);
+
+        engine.on_ready(true, true, false);
+        engine.drive(Some(&mut engine_end)).unwrap();
+        reader.drain();
+        assert_eq!(*reader.messages.lock(), sent);
+        let wakeups = *reader.wakeups.lock();
+        let expected = queued / FLUSH_AFTER;
+        assert!(
+            wakeups > expected,
+            "{wakeups} wake-ups for {queued} bytes read in one drive (more than {expected} due)"
+        );
+    }
+}
