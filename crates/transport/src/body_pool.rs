@@ -10,8 +10,14 @@
 //! to the pool when the last reference to it is dropped, and the engine's next large frame
 //! is read into memory that is already mapped.
 //!
-//! Bounded: at most [`POOLED_BUFFERS`] buffers of at most [`MAX_POOLED_CAPACITY`] bytes each
-//! are kept per pool; anything else is freed as usual.
+//! Bounded: a pool keeps returned buffers of at most [`MAX_POOLED_CAPACITY`] bytes while it
+//! holds fewer than [`POOLED_BUFFERS`] of them or their capacities add up to at most
+//! [`POOLED_BYTES`]; anything else is freed as usual. So a stream of 1 MiB messages keeps 4
+//! buffers and one of 64 KiB messages 64: enough for the messages a reader typically has
+//! queued, which would otherwise be fresh memory faulted in page by page (tcp 64 KiB, 4
+//! buffers: 1.4-2.1 page faults per message and 16 % of the receiving I/O thread in the
+//! fault path; 64 buffers: 0.12 faults, receiver CPU 18.5-20 -> 13.6-15.6 us per message).
+//! A pool never holds more than the most its stream had in flight at once.
 //!
 //! Last in, first out: the buffer handed out next is the one returned last, still in cache
 //! from the kernel's copy (a first-in-first-out queue of four 1 MiB buffers made the sender's
@@ -25,8 +31,11 @@ use std::sync::Arc;
 use bytes::Bytes;
 use parking_lot::Mutex;
 
-/// How many free buffers a pool keeps.
+/// A pool keeps at least this many free buffers (of any pooled size).
 pub const POOLED_BUFFERS: usize = 4;
+
+/// Beyond [`POOLED_BUFFERS`], a pool keeps free buffers up to this many bytes of capacity.
+pub const POOLED_BYTES: usize = 4 * 1024 * 1024;
 
 /// The largest buffer a pool keeps.
 pub const MAX_POOLED_CAPACITY: usize = 4 * 1024 * 1024;
@@ -39,7 +48,30 @@ pub struct BodyPool {
 
 #[derive(Debug)]
 struct Shared {
-    free: Mutex<Vec<Vec<u8>>>,
+    free: Mutex<FreeList>,
+}
+
+/// Free buffers, newest last, and the sum of their capacities.
+#[derive(Debug, Default)]
+struct FreeList {
+    buffers: Vec<Vec<u8>>,
+    bytes: usize,
+}
+
+impl FreeList {
+    fn pop(&mut self) -> Option<Vec<u8>> {
+        let buffer = self.buffers.pop()?;
+        self.bytes -= buffer.capacity();
+        Some(buffer)
+    }
+
+    /// Keeps `buffer` if the bounds allow (see the module documentation).
+    fn push(&mut self, buffer: Vec<u8>) {
+        if self.buffers.len() < POOLED_BUFFERS || self.bytes + buffer.capacity() <= POOLED_BYTES {
+            self.bytes += buffer.capacity();
+            self.buffers.push(buffer);
+        }
+    }
 }
 
 impl Default for BodyPool {
@@ -51,7 +83,7 @@ impl Default for BodyPool {
 impl BodyPool {
     /// An empty pool.
     pub fn new() -> BodyPool {
-        BodyPool { shared: Arc::new(Shared { free: Mutex::new(Vec::with_capacity(POOLED_BUFFERS)) }) }
+        BodyPool { shared: Arc::new(Shared { free: Mutex::new(FreeList::default()) }) }
     }
 
     /// An empty buffer with room for at least `capacity` bytes: a pooled one when one fits
@@ -77,7 +109,7 @@ impl BodyPool {
 
     /// Free buffers held now.
     pub fn pooled(&self) -> usize {
-        self.shared.free.lock().len()
+        self.shared.free.lock().buffers.len()
     }
 }
 
@@ -98,10 +130,7 @@ impl Drop for PooledBody {
         let mut body = std::mem::take(&mut self.body);
         body.clear();
         // A full pool frees it.
-        let mut free = self.pool.free.lock();
-        if free.len() < POOLED_BUFFERS {
-            free.push(body);
-        }
+        self.pool.free.lock().push(body);
     }
 }
 
@@ -139,17 +168,39 @@ mod tests {
         assert_eq!(again.as_ptr(), second_ptr);
     }
 
-    #[test]
-    fn the_pool_is_bounded_and_skips_bad_fits() {
-        let pool = BodyPool::new();
-        let bodies: Vec<Bytes> = (0..POOLED_BUFFERS + 3).map(|_| pool.freeze(pool.take(1000))).collect();
+    /// Returns `count` buffers of `capacity` bytes to `pool` at once.
+    fn return_at_once(pool: &BodyPool, count: usize, capacity: usize) {
+        let bodies: Vec<Bytes> = (0..count).map(|_| pool.freeze(pool.take(capacity))).collect();
         drop(bodies);
-        assert_eq!(pool.pooled(), POOLED_BUFFERS);
+    }
+
+    #[test]
+    fn the_pool_is_bounded_by_bytes_beyond_a_few_buffers_and_skips_bad_fits() {
+        let pool = BodyPool::new();
+        return_at_once(&pool, 100, 64 * 1024);
+        assert_eq!(pool.pooled(), POOLED_BYTES / (64 * 1024));
         // Far larger than needed: not handed out (and dropped on the way).
         assert!(pool.take(10).capacity() < 1000);
-        assert!(pool.pooled() < POOLED_BUFFERS);
+        assert!(pool.pooled() < POOLED_BYTES / (64 * 1024));
+
+        let pool = BodyPool::new();
+        return_at_once(&pool, 10, MAX_POOLED_CAPACITY);
+        assert_eq!(pool.pooled(), POOLED_BUFFERS, "a few buffers whatever their size");
         // Too large to keep at all.
+        let pool = BodyPool::new();
         drop(pool.freeze(Vec::with_capacity(MAX_POOLED_CAPACITY + 1)));
-        assert!(pool.pooled() < POOLED_BUFFERS);
+        assert_eq!(pool.pooled(), 0);
+    }
+
+    #[test]
+    fn taking_a_buffer_frees_its_share_of_the_budget() {
+        let pool = BodyPool::new();
+        let per_budget = POOLED_BYTES / (256 * 1024);
+        return_at_once(&pool, per_budget, 256 * 1024);
+        assert_eq!(pool.pooled(), per_budget);
+        let taken = pool.take(256 * 1024);
+        assert_eq!(pool.pooled(), per_budget - 1);
+        drop(pool.freeze(taken));
+        assert_eq!(pool.pooled(), per_budget, "room again for the one taken");
     }
 }

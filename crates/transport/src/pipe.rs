@@ -29,8 +29,8 @@
 //! notifies the writer. Both sides re-check after raising or publishing (sequentially
 //! consistent operations), so a wake-up cannot be lost.
 //!
-//! Large messages (of pooled sizes, 128 KiB and more) also return credit every
-//! [`CREDIT_BYTES`] bytes read, whichever comes first. With 1 MiB messages and the default high-water mark, credit every `lwm` = 500
+//! Large messages (128 KiB and more) also return credit every [`CREDIT_BYTES`] bytes read,
+//! whichever comes first. With 1 MiB messages and the default high-water mark, credit every `lwm` = 500
 //! messages made the writer's side free 500 MiB of bodies at once and then allocate 500 MiB
 //! of fresh ones: page faults and clearing for every 4 KiB, more CPU than the kernel's copy
 //! (measured on the sender: 113-132 faults per 1 MiB message). Credit per few MiB lets the
@@ -44,7 +44,7 @@ use std::sync::Arc;
 use bytes::{Buf, Bytes};
 use rustzmq_codec::{packed_frame_header, InlineBody, Metadata};
 
-use crate::msg::{Msg, POOLED_SEND_MIN};
+use crate::msg::Msg;
 use crate::ypipe::{ypipe, YReader, YWriter};
 
 /// What travels through a pipe's queue.
@@ -128,6 +128,9 @@ fn compute_lwm(hwm: u64) -> u64 {
 /// (see the module documentation): two 1 MiB bodies, fewer than a body pool keeps.
 pub const CREDIT_BYTES: usize = 2 * 1024 * 1024;
 
+/// Bodies from this size on count towards [`CREDIT_BYTES`].
+const CREDIT_BYTES_MIN_BODY: usize = 128 * 1024;
+
 /// Why a write was refused.
 #[derive(Debug, PartialEq, Eq)]
 pub enum WriteError {
@@ -158,7 +161,7 @@ pub struct Pipe {
     /// Messages left to read before the next credit publication (a countdown from
     /// `in_lwm`: no division per message).
     until_credit: u64,
-    /// Bytes of large bodies (pooled sizes, at least `POOLED_SEND_MIN`) read since the last
+    /// Bytes of large bodies (at least `CREDIT_BYTES_MIN_BODY`) read since the last
     /// credit publication. Smaller messages keep libzmq's `lwm` batches: earlier credit
     /// costs the writer more wake-ups (measured at 64 KiB: sender CPU +10-40 %).
     bytes_since_credit: usize,
@@ -373,7 +376,7 @@ impl Pipe {
             }
             match self.inbound.read()? {
                 Item::Frame(msg) => {
-                    if msg.len() >= POOLED_SEND_MIN {
+                    if msg.len() >= CREDIT_BYTES_MIN_BODY {
                         self.bytes_since_credit += msg.len();
                     }
                     break msg;
