@@ -275,6 +275,28 @@ fn ipc_socket_file_is_removed_on_unbind_and_close() {
 }
 
 #[test]
+fn ipc_bind_replaces_a_socket_file_left_behind() {
+    // A server that crashed (or libzmq's local_thr, which exits without removing it) leaves
+    // its socket file; libzmq 4.3 removes it before binding, so a restarted server binds.
+    let path = std::env::temp_dir().join(format!("rustzmq-stale-{}.ipc", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    assert!(path.exists(), "std leaves the file of a dropped listener");
+    let endpoint = format!("ipc://{}", path.display());
+
+    let ctx = zmq::Context::new();
+    let pull = ctx.socket(zmq::PULL).unwrap();
+    pull.set_rcvtimeo(LONG).unwrap();
+    pull.bind(&endpoint).unwrap();
+    let push = ctx.socket(zmq::PUSH).unwrap();
+    push.connect(&endpoint).unwrap();
+    push.send("through the new file", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"through the new file");
+    drop(pull);
+    assert!(!path.exists());
+}
+
+#[test]
 fn inproc_connect_before_bind_and_names_are_per_context() {
     let ctx = zmq::Context::new();
     let push = ctx.socket(zmq::PUSH).unwrap();

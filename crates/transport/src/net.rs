@@ -128,10 +128,15 @@ pub fn tune_tcp_stream(stream: &mio::net::TcpStream, options: &Options) -> io::R
     Ok(())
 }
 
-/// Binds a Unix domain socket at a filesystem path or an abstract name.
+/// Binds a Unix domain socket at a filesystem path or an abstract name. Whatever is at the
+/// path first is removed, as libzmq 4.3 does: the file a crashed server left behind would
+/// otherwise make its restart fail with EADDRINUSE.
 pub fn ipc_listen(path: &IpcAddress) -> io::Result<mio::net::UnixListener> {
     match path {
-        IpcAddress::File(path) => mio::net::UnixListener::bind(path),
+        IpcAddress::File(path) => {
+            let _ = std::fs::remove_file(path);
+            mio::net::UnixListener::bind(path)
+        }
         IpcAddress::Abstract(name) => {
             use std::os::linux::net::SocketAddrExt;
             let address = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
