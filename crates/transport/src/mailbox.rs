@@ -355,6 +355,60 @@ mod tests {
         assert!(!queue.send(Command::Other(1)));
     }
 
+    /// Producers on several threads, many events overflowing the ring into the list, the
+    /// consumer sleeping on the signaler between drains (reset before draining, as a socket
+    /// does): every event arrives exactly once, and the consumer is never left asleep while
+    /// events are still to come (the bounded wait fails the test).
+    #[test]
+    fn concurrent_events_all_arrive_once_and_wake_the_reader() {
+        const PRODUCERS: u64 = 4;
+        const EACH: u64 = 20_000;
+        let (mailbox, rx) = SocketMailbox::new().unwrap();
+        let producers: Vec<_> = (0..PRODUCERS)
+            .map(|p| {
+                let mailbox = Arc::clone(&mailbox);
+                std::thread::spawn(move || {
+                    for i in 0..EACH {
+                        mailbox.pipe_event(p * EACH + i);
+                        if i % 1000 == 0 {
+                            mailbox.send(SocketCommand::Hiccup(u64::MAX));
+                        }
+                    }
+                })
+            })
+            .collect();
+        let mut seen = vec![false; (PRODUCERS * EACH) as usize];
+        let mut received = 0;
+        while received < PRODUCERS * EACH {
+            let woken = mailbox.signaler().wait(Some(std::time::Duration::from_secs(5))).unwrap();
+            assert!(woken, "asleep with {} events still to come", PRODUCERS * EACH - received);
+            mailbox.signaler().reset();
+            while let Some(command) = rx.try_recv() {
+                if let SocketCommand::PipeEvent(id) = command {
+                    assert!(!std::mem::replace(&mut seen[id as usize], true), "event {id} twice");
+                    received += 1;
+                }
+            }
+        }
+        for producer in producers {
+            producer.join().unwrap();
+        }
+        assert!(seen.iter().all(|&s| s));
+    }
+
+    #[test]
+    fn an_event_that_overflows_the_ring_signals_too() {
+        let (mailbox, rx) = SocketMailbox::new().unwrap();
+        for id in 0..SOCKET_EVENT_SLOTS as PipeId {
+            mailbox.pipe_event(id);
+        }
+        // The socket saw the signal but has not drained yet.
+        mailbox.signaler().reset();
+        mailbox.pipe_event(1000);
+        assert!(mailbox.signaler().is_signalled(), "the overflowing event woke the socket");
+        assert_eq!(std::iter::from_fn(|| rx.try_recv()).count(), SOCKET_EVENT_SLOTS + 1);
+    }
+
     #[test]
     fn a_pipe_event_signals_the_socket_once() {
         let (mailbox, rx) = SocketMailbox::new().unwrap();
