@@ -7,12 +7,30 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// An eventfd with a "signalled" flag so that only the first of many signals costs a syscall.
+/// An eventfd with a "signalled" flag so that only the first of many signals costs a syscall,
+/// and none when nobody sleeps on the fd.
+///
+/// The eventfd is written only while the owner sleeps in [`Signaler::wait`] or once the fd
+/// has been handed out ([`Signaler::expose`]: ZMQ_FD, `zmq::poll`). A socket whose blocking
+/// call catches the signal while spinning on the flag therefore costs neither the writer's
+/// `write` nor its own `read`: in a stream whose reader keeps running dry, that pair of system
+/// calls per wake-up was the largest cost of making the reader faster.
+///
+/// Sleeping is a Dekker-style handshake, all sequentially consistent: the owner raises
+/// `sleeping` and then looks at `pending`; a signaller raises `pending` and then looks at
+/// `sleeping`. One of the two always sees the other's store, so either the owner does not
+/// sleep or the signaller writes the fd.
 #[derive(Debug)]
 pub struct Signaler {
     fd: OwnedFd,
     /// True from the first `signal()` until the owner calls `reset()`.
     pending: AtomicBool,
+    /// The owner is in (or about to enter) `poll(2)` on the fd.
+    sleeping: AtomicBool,
+    /// The fd has been given out: every signal makes it readable, as before this optimisation.
+    exposed: AtomicBool,
+    /// A signaller has written (or is about to write) the fd since the last reset.
+    written: AtomicBool,
 }
 
 impl Signaler {
@@ -25,12 +43,39 @@ impl Signaler {
         }
         // SAFETY: `raw` is a fresh, valid fd owned by nobody else.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        Ok(Signaler { fd, pending: AtomicBool::new(false) })
+        Ok(Signaler {
+            fd,
+            pending: AtomicBool::new(false),
+            sleeping: AtomicBool::new(false),
+            exposed: AtomicBool::new(false),
+            written: AtomicBool::new(false),
+        })
     }
 
-    /// Makes the fd readable, unless it already is.
+    /// Marks work pending and makes the fd readable if anyone may be waiting on it.
     pub fn signal(&self) {
-        if self.pending.swap(true, Ordering::AcqRel) {
+        if self.pending.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        if self.sleeping.load(Ordering::SeqCst) || self.exposed.load(Ordering::SeqCst) {
+            self.write_fd();
+        }
+    }
+
+    /// The fd is given out (ZMQ_FD, `zmq::poll`): from now on every signal makes it readable.
+    /// Called by the owner.
+    pub fn expose(&self) {
+        if self.exposed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        // A signal that came before, while nobody slept, did not write the fd.
+        if self.pending.load(Ordering::SeqCst) {
+            self.write_fd();
+        }
+    }
+
+    fn write_fd(&self) {
+        if self.written.swap(true, Ordering::SeqCst) {
             return;
         }
         let one: u64 = 1;
@@ -40,15 +85,23 @@ impl Signaler {
         debug_assert!(rc == 8 || io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock);
     }
 
-    /// Makes the fd unreadable again. The owner calls this *before* draining its mailbox, so
-    /// a signal sent during the drain is not lost.
-    pub fn reset(&self) {
-        if !self.pending.swap(false, Ordering::AcqRel) {
-            return;
-        }
+    fn read_fd(&self) {
         let mut value: u64 = 0;
         // SAFETY: reads 8 bytes into a live u64 from our own fd.
         let _ = unsafe { libc::read(self.fd.as_raw_fd(), (&mut value as *mut u64).cast(), 8) };
+    }
+
+    /// Clears the pending flag (and the fd, if it was written). The owner calls this *before*
+    /// draining its mailbox, so a signal sent during the drain is not lost.
+    pub fn reset(&self) {
+        if !self.pending.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        if self.written.swap(false, Ordering::SeqCst) {
+            // The writer may not have written yet (it marks `written` first): then its write
+            // lands after this read, and `wait` clears that stale readiness when it meets it.
+            self.read_fd();
+        }
     }
 
     /// Whether a signal is pending.
@@ -56,21 +109,41 @@ impl Signaler {
         self.pending.load(Ordering::Acquire)
     }
 
-    /// Waits until the fd is readable or `timeout` passes (`None`: forever). Returns whether
-    /// it became readable. Interrupted waits return `Ok(false)`.
+    /// Waits until a signal is pending or `timeout` passes (`None`: forever). Returns whether
+    /// one is. Interrupted waits return `Ok(false)`.
     pub fn wait(&self, timeout: Option<Duration>) -> io::Result<bool> {
         if self.is_signalled() {
             return Ok(true);
         }
-        let mut pfd = libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-        let ms = timeout.map_or(-1, |t| i32::try_from(t.as_millis().max(u128::from(!t.is_zero()))).unwrap_or(i32::MAX));
-        // SAFETY: one valid pollfd, count 1.
-        let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
-        if rc < 0 {
-            let error = io::Error::last_os_error();
-            return if error.kind() == io::ErrorKind::Interrupted { Ok(false) } else { Err(error) };
-        }
-        Ok(rc > 0)
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        self.sleeping.store(true, Ordering::SeqCst);
+        let result = loop {
+            if self.pending.load(Ordering::SeqCst) {
+                break Ok(true);
+            }
+            let left = deadline.map(|at| at.saturating_duration_since(std::time::Instant::now()));
+            let mut pfd = libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+            let ms =
+                left.map_or(-1, |t| i32::try_from(t.as_millis().max(u128::from(!t.is_zero()))).unwrap_or(i32::MAX));
+            // SAFETY: one valid pollfd, count 1.
+            let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
+            if rc < 0 {
+                let error = io::Error::last_os_error();
+                break if error.kind() == io::ErrorKind::Interrupted { Ok(false) } else { Err(error) };
+            }
+            if self.pending.load(Ordering::SeqCst) {
+                break Ok(true);
+            }
+            if rc == 0 {
+                break Ok(false);
+            }
+            // Readable with nothing pending: a write that landed after the reset that
+            // consumed its signal. Clear it and sleep on (a signal racing with this read
+            // finds `sleeping` raised and writes again).
+            self.read_fd();
+        };
+        self.sleeping.store(false, Ordering::SeqCst);
+        result
     }
 }
 
@@ -84,6 +157,71 @@ impl AsRawFd for Signaler {
 mod tests {
     use super::*;
     use std::sync::Arc;
+
+    /// Whether the fd is readable now.
+    fn fd_readable(signaler: &Signaler) -> bool {
+        let mut pfd = libc::pollfd { fd: signaler.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd, count 1, no wait.
+        unsafe { libc::poll(&mut pfd, 1, 0) == 1 }
+    }
+
+    #[test]
+    fn a_signal_nobody_sleeps_on_leaves_the_fd_alone() {
+        let signaler = Signaler::new().unwrap();
+        signaler.signal();
+        assert!(signaler.is_signalled());
+        assert!(!fd_readable(&signaler), "no write(2) while nobody sleeps");
+        signaler.reset();
+        assert!(!signaler.is_signalled());
+    }
+
+    #[test]
+    fn an_exposed_fd_shows_every_signal_including_an_earlier_one() {
+        let signaler = Signaler::new().unwrap();
+        signaler.signal();
+        signaler.expose();
+        assert!(fd_readable(&signaler), "the signal from before the fd was handed out");
+        signaler.reset();
+        assert!(!fd_readable(&signaler));
+        signaler.signal();
+        assert!(fd_readable(&signaler));
+        signaler.reset();
+        assert!(!fd_readable(&signaler));
+    }
+
+    #[test]
+    fn waiting_clears_a_stale_readable_fd() {
+        let signaler = Signaler::new().unwrap();
+        // A write whose signal was already consumed (the writer wrote after the reset).
+        signaler.write_fd();
+        signaler.written.store(false, Ordering::SeqCst);
+        assert!(fd_readable(&signaler));
+        assert!(!signaler.wait(Some(Duration::from_millis(20))).unwrap(), "nothing pending");
+        assert!(!fd_readable(&signaler), "cleared, so the next wait sleeps");
+    }
+
+    /// Two threads bounce a token through two signalers; each sometimes finds the signal
+    /// already there and sometimes sleeps for it. A lost wake-up fails the bounded wait.
+    #[test]
+    fn ping_pong_never_loses_a_wake_up() {
+        const ROUNDS: usize = 20_000;
+        let a = Arc::new(Signaler::new().unwrap());
+        let b = Arc::new(Signaler::new().unwrap());
+        let (a2, b2) = (Arc::clone(&a), Arc::clone(&b));
+        let peer = std::thread::spawn(move || {
+            for round in 0..ROUNDS {
+                assert!(b2.wait(Some(Duration::from_secs(5))).unwrap(), "peer asleep at round {round}");
+                b2.reset();
+                a2.signal();
+            }
+        });
+        for round in 0..ROUNDS {
+            b.signal();
+            assert!(a.wait(Some(Duration::from_secs(5))).unwrap(), "owner asleep at round {round}");
+            a.reset();
+        }
+        peer.join().unwrap();
+    }
 
     #[test]
     fn signal_wakes_a_waiter_and_reset_clears() {
