@@ -184,6 +184,34 @@ fn push_reconnects_after_the_binder_restarts_on_the_same_port() {
     drop(pull);
 }
 
+/// ZMQ_FD as an event loop uses it: wait on the fd with poll(2) (not zmq::poll), then ask
+/// ZMQ_EVENTS. The fd must become readable for a message that arrives while the owner never
+/// calls into the socket.
+#[test]
+fn zmq_fd_wakes_an_external_poller() {
+    let ctx = zmq::Context::new();
+    let (pull, endpoint) = pull_bound(&ctx, "inproc://fd-poller");
+    let fd = pull.get_fd().unwrap();
+    assert!(!pull.get_events().unwrap().contains(zmq::POLLIN));
+    let push = ctx.socket(zmq::PUSH).unwrap();
+    push.connect(&endpoint).unwrap();
+    push.send("wake", 0).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        assert!(!left.is_zero(), "no POLLIN within 5 s");
+        // SAFETY: one valid pollfd, count 1.
+        let rc = unsafe { libc::poll(&mut pfd, 1, left.as_millis() as i32) };
+        assert!(rc > 0, "ZMQ_FD never became readable");
+        // Readiness is edge-like, as libzmq's: ask ZMQ_EVENTS, which may say "nothing yet".
+        if pull.get_events().unwrap().contains(zmq::POLLIN) {
+            break;
+        }
+    }
+    assert_eq!(pull.recv_bytes(zmq::DONTWAIT).unwrap(), b"wake");
+}
+
 #[test]
 fn poll_wakes_on_a_socket_and_on_a_raw_fd() {
     let ctx = zmq::Context::new();
