@@ -101,6 +101,8 @@ const IO_THREAD_EVENT_SLOTS: usize = 512;
 pub struct CommandQueue<C> {
     events: Sender<PipeId>,
     commands: Sender<C>,
+    /// Turns an overflowing event into a command for the list.
+    wrap_pipe_event: fn(PipeId) -> C,
 }
 
 /// The receiving side of a [`CommandQueue`].
@@ -121,7 +123,10 @@ impl<C> std::fmt::Debug for CommandReceiver<C> {
 fn command_queue<C>(event_slots: usize, wrap_pipe_event: fn(PipeId) -> C) -> (CommandQueue<C>, CommandReceiver<C>) {
     let (events_tx, events) = crossbeam_channel::bounded(event_slots);
     let (commands_tx, commands) = crossbeam_channel::unbounded();
-    (CommandQueue { events: events_tx, commands: commands_tx }, CommandReceiver { events, commands, wrap_pipe_event })
+    (
+        CommandQueue { events: events_tx, commands: commands_tx, wrap_pipe_event },
+        CommandReceiver { events, commands, wrap_pipe_event },
+    )
 }
 
 impl<C> CommandQueue<C> {
@@ -131,10 +136,10 @@ impl<C> CommandQueue<C> {
     }
 
     /// Queues a pipe event, in the ring when it has room. `false` if the receiver is gone.
-    fn send_pipe_event(&self, id: PipeId, wrap_pipe_event: fn(PipeId) -> C) -> bool {
+    fn send_pipe_event(&self, id: PipeId) -> bool {
         match self.events.try_send(id) {
             Ok(()) => true,
-            Err(TrySendError::Full(id)) => self.send(wrap_pipe_event(id)),
+            Err(TrySendError::Full(id)) => self.send((self.wrap_pipe_event)(id)),
             Err(TrySendError::Disconnected(_)) => false,
         }
     }
@@ -240,7 +245,7 @@ fn send_event(monitor: &mut Monitor, event: u16, value: u32, endpoint: &str) {
 
 impl Notify for SocketMailbox {
     fn pipe_event(&self, id: PipeId) {
-        if self.queue.send_pipe_event(id, SocketCommand::PipeEvent) {
+        if self.queue.send_pipe_event(id) {
             self.signaler.signal();
         }
     }
@@ -274,7 +279,6 @@ pub struct IoMailbox<C> {
     waker: mio::Waker,
     /// Set by senders, cleared by the I/O thread before it drains: one wake per batch.
     woken: AtomicBool,
-    wrap_pipe_event: fn(PipeId) -> C,
 }
 
 impl<C> std::fmt::Debug for IoMailbox<C> {
@@ -287,7 +291,7 @@ impl<C: Send> IoMailbox<C> {
     /// A mailbox that wakes `waker`'s poll.
     pub fn new(waker: mio::Waker, wrap_pipe_event: fn(PipeId) -> C) -> (Arc<IoMailbox<C>>, CommandReceiver<C>) {
         let (queue, rx) = command_queue(IO_THREAD_EVENT_SLOTS, wrap_pipe_event);
-        (Arc::new(IoMailbox { queue, waker, woken: AtomicBool::new(false), wrap_pipe_event }), rx)
+        (Arc::new(IoMailbox { queue, waker, woken: AtomicBool::new(false) }), rx)
     }
 
     /// Queues a command and wakes the I/O thread if it may be asleep.
@@ -311,7 +315,7 @@ impl<C: Send> IoMailbox<C> {
 
 impl<C: Send> Notify for IoMailbox<C> {
     fn pipe_event(&self, id: PipeId) {
-        if self.queue.send_pipe_event(id, self.wrap_pipe_event) {
+        if self.queue.send_pipe_event(id) {
             self.wake();
         }
     }
@@ -331,7 +335,7 @@ mod tests {
     fn events_beyond_the_ring_overflow_and_other_commands_come_first() {
         let (queue, rx) = command_queue(4, Command::Event);
         for id in 0..6 {
-            assert!(queue.send_pipe_event(id, Command::Event));
+            assert!(queue.send_pipe_event(id));
         }
         assert!(queue.send(Command::Other(7)));
         let received: Vec<Command> = std::iter::from_fn(|| rx.try_recv()).collect();
@@ -342,7 +346,7 @@ mod tests {
             .collect::<Vec<_>>();
         assert_eq!(received, expected);
         // The ring is reusable once drained.
-        assert!(queue.send_pipe_event(9, Command::Event));
+        assert!(queue.send_pipe_event(9));
         assert_eq!(rx.try_recv(), Some(Command::Event(9)));
         assert_eq!(rx.try_recv(), None);
     }
@@ -351,7 +355,7 @@ mod tests {
     fn sending_to_a_dropped_receiver_reports_it() {
         let (queue, rx) = command_queue(2, Command::Event);
         drop(rx);
-        assert!(!queue.send_pipe_event(1, Command::Event));
+        assert!(!queue.send_pipe_event(1));
         assert!(!queue.send(Command::Other(1)));
     }
 
