@@ -830,6 +830,7 @@ mod tests {
     use std::io::Read;
     use std::os::fd::AsRawFd;
     use std::os::unix::net::UnixStream;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     use parking_lot::Mutex;
     use rustzmq_codec::Metadata;
@@ -842,8 +843,8 @@ mod tests {
     #[derive(Default)]
     struct DrainingReader {
         pipe: Mutex<Option<Pipe>>,
-        wakeups: Mutex<usize>,
-        messages: Mutex<usize>,
+        wakeups: AtomicUsize,
+        messages: AtomicUsize,
     }
 
     impl DrainingReader {
@@ -852,7 +853,7 @@ mod tests {
             let pipe = guard.as_mut().expect("reader attached");
             while let Some(msg) = pipe.read() {
                 assert_eq!(msg.len(), MESSAGE_SIZE);
-                *self.messages.lock() += 1;
+                self.messages.fetch_add(1, Ordering::Relaxed);
             }
             // Empty: asleep until the writer's next flush.
             assert!(!pipe.check_read());
@@ -861,7 +862,7 @@ mod tests {
 
     impl Notify for DrainingReader {
         fn pipe_event(&self, _id: PipeId) {
-            *self.wakeups.lock() += 1;
+            self.wakeups.fetch_add(1, Ordering::Relaxed);
             self.drain();
         }
     }
@@ -903,17 +904,7 @@ mod tests {
 
         // Queue as many messages as the socket holds: over FLUSH_AFTER even with Linux's
         // default wmem_max (212,992, doubled by the kernel: ~400 KiB of frames).
-        let requested: libc::c_int = 4 << 20;
-        // SAFETY: setsockopt with a live c_int of the size passed, on a fd we own.
-        unsafe {
-            libc::setsockopt(
-                peer.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_SNDBUF,
-                (&requested as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            );
-        }
+        crate::net::set_int(peer.as_raw_fd(), libc::SOL_SOCKET, libc::SO_SNDBUF, 4 << 20).unwrap();
         let mut frames = Encoder::new();
         for _ in 0..64 {
             frames.encode_message_frame_from_slice(&[7; MESSAGE_SIZE], false);
@@ -938,8 +929,8 @@ mod tests {
         engine.on_ready(true, true, false);
         engine.drive(Some(&mut engine_end)).unwrap();
         reader.drain();
-        assert_eq!(*reader.messages.lock(), sent);
-        let wakeups = *reader.wakeups.lock();
+        assert_eq!(reader.messages.load(Ordering::Relaxed), sent);
+        let wakeups = reader.wakeups.load(Ordering::Relaxed);
         let expected = queued / FLUSH_AFTER;
         assert!(
             wakeups > expected,
