@@ -74,6 +74,14 @@ impl InlineBody {
         &mut self.bytes[..usize::from(self.len)]
     }
 
+    /// The whole inline buffer: the body, then [`INLINE_CAPACITY`] minus its length bytes
+    /// of no meaning (zeros, or whatever followed the body where it was copied from). For
+    /// fixed-size copies that are cut back to [`len`](Self::len) afterwards.
+    #[inline]
+    pub fn buffer(&self) -> &[u8; INLINE_CAPACITY] {
+        &self.bytes
+    }
+
     /// Length in bytes.
     #[inline]
     pub fn len(&self) -> usize {

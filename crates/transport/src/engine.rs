@@ -749,6 +749,8 @@ impl Engine {
                     self.send_command(&command)?;
                 } else if self.encrypts {
                     self.send_boxed(if more { MESSAGE_MORE } else { 0 }, msg.data())?;
+                } else if let Some(body) = msg.inline_body() {
+                    self.encoder.encode_inline_message_frame(body, more);
                 } else if msg.len() > self.encoder.copy_limit() {
                     self.encoder.encode_message_frame(&msg.into_bytes(), more);
                 } else {

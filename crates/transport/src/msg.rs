@@ -126,6 +126,15 @@ impl Msg {
         Msg { body, more: false, metadata: None }
     }
 
+    /// The body, if it is stored in place.
+    #[inline]
+    pub fn inline_body(&self) -> Option<&InlineBody> {
+        match &self.body {
+            Body::Inline(body) => Some(body),
+            _ => None,
+        }
+    }
+
     /// The body.
     #[inline]
     pub fn data(&self) -> &[u8] {
