@@ -1,6 +1,6 @@
 //! Load balancing (libzmq's `lb_t`): send each message to the next peer with room.
 
-use rustzmq_transport::{Errno, Msg, Pipe, PipeId, WriteError};
+use rustzmq_transport::{Errno, Msg, Pipe, PipeId, WriteError, WriteFailure, ZResult};
 
 use crate::active_set::ActiveSet;
 
@@ -96,6 +96,41 @@ impl LoadBalancer {
             }
         }
         Err((Errno::EAGAIN, msg))
+    }
+
+    /// [`send`](Self::send) taking the frame out of `msg` (left empty) when it is sent or
+    /// dropped; on error `msg` is untouched.
+    pub fn send_from(&mut self, msg: &mut Msg) -> ZResult<()> {
+        if self.dropping {
+            self.dropping = msg.more();
+            *msg = Msg::new();
+            return Ok(());
+        }
+        while self.set.active > 0 {
+            let index = self.set.current;
+            let more = msg.more();
+            match self.set.pipes[index].write_from(msg) {
+                Ok(()) => {
+                    self.more = more;
+                    if !more {
+                        self.set.pipes[index].flush();
+                        self.set.advance();
+                    }
+                    return Ok(());
+                }
+                Err(WriteFailure::Full) => self.set.deactivate(index),
+                Err(WriteFailure::Closed) => {
+                    let was_more = self.more;
+                    self.remove(index);
+                    if was_more {
+                        self.dropping = more;
+                        *msg = Msg::new();
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        Err(Errno::EAGAIN)
     }
 
     /// Whether a frame can be sent now.

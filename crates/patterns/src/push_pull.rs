@@ -20,6 +20,9 @@ impl Pattern for Push {
     fn send(&mut self, msg: Msg) -> Result<(), (Errno, Msg)> {
         self.lb.send(msg)
     }
+    fn send_from(&mut self, msg: &mut Msg) -> ZResult<()> {
+        self.lb.send_from(msg)
+    }
     fn recv(&mut self) -> ZResult<Msg> {
         Err(Errno::ENOTSUP)
     }
@@ -52,6 +55,9 @@ impl Pattern for Pull {
     }
     fn recv(&mut self) -> ZResult<Msg> {
         self.fq.recv()
+    }
+    fn recv_into(&mut self, out: &mut Msg) -> ZResult<()> {
+        self.fq.recv_into(out)
     }
     fn has_in(&mut self) -> bool {
         self.fq.has_in()

@@ -131,6 +131,11 @@ impl Message {
     pub(crate) fn set_msg(&mut self, msg: Msg) {
         self.msg = msg;
     }
+
+    /// The frame, for receiving into in place.
+    pub(crate) fn msg_mut(&mut self) -> &mut Msg {
+        &mut self.msg
+    }
 }
 
 impl Deref for Message {

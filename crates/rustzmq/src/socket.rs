@@ -246,7 +246,8 @@ impl Socket {
     }
 
     pub(crate) fn send_message(&self, msg: Message, flags: i32) -> Result<()> {
-        self.base_mut().send(msg.into_msg(), flags).map_err(Error::from)
+        let mut msg = msg.into_msg();
+        self.base_mut().send_from(&mut msg, flags).map_err(Error::from)
     }
 
     /// Sends a message.
@@ -277,9 +278,9 @@ impl Socket {
 
     /// Receives one frame into `msg`.
     pub fn recv(&self, msg: &mut Message, flags: i32) -> Result<()> {
-        let received = self.base_mut().recv(flags).map_err(Error::from)?;
+        let received = msg.msg_mut();
+        self.base_mut().recv_into(received, flags).map_err(Error::from)?;
         self.inner.rcvmore.set(received.more());
-        msg.set_msg(received);
         Ok(())
     }
 

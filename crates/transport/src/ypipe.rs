@@ -371,6 +371,22 @@ impl<T> fmt::Debug for YWriter<T> {
     }
 }
 
+/// How a reader that finds its queue empty looks again before marking itself asleep: `looks`
+/// loads of the flush point, each after `gap` spin-loop hints. Counted in iterations, not
+/// time: no clock is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Patience {
+    /// Loads of the flush point.
+    pub looks: u32,
+    /// Spin-loop hints before each load.
+    pub gap: u32,
+}
+
+impl Patience {
+    /// Marks itself asleep at once.
+    pub const NONE: Patience = Patience { looks: 0, gap: 0 };
+}
+
 /// The reading end of a [`ypipe`]. `Send` but not `Sync`, not `Clone`.
 pub struct YReader<T> {
     shared: Arc<Shared<T>>,
@@ -420,10 +436,40 @@ impl<T> YReader<T> {
         }
     }
 
+    /// [`check_read`](Self::check_read), but when nothing is readable it first looks at the
+    /// flush point again as `patience` says, and marks itself asleep only if that finds
+    /// nothing either. Catching a flush this way spares the writer its wake-up of the
+    /// reader (a command and a signal) and the reader its wait.
+    #[inline]
+    pub fn check_read_patient(&mut self, patience: Patience) -> bool {
+        if self.head_seq != self.readable {
+            return true;
+        }
+        for _ in 0..patience.looks {
+            for _ in 0..patience.gap {
+                std::hint::spin_loop();
+            }
+            let flush_point = self.shared.c.0.load(Ordering::Acquire);
+            if flush_point != self.head_seq {
+                // Only we set ASLEEP, and we have not: a new flush point.
+                debug_assert!(flush_point != ASLEEP && flush_point > self.head_seq);
+                self.readable = flush_point;
+                return true;
+            }
+        }
+        self.check_read()
+    }
+
     /// Takes the next item: [`check_read`](Self::check_read) (with its asleep marking) and
     /// pop.
     pub fn read(&mut self) -> Option<T> {
-        if !self.check_read() {
+        self.read_patient(Patience::NONE)
+    }
+
+    /// [`read`](Self::read) through [`check_read_patient`](Self::check_read_patient).
+    #[inline]
+    pub fn read_patient(&mut self, patience: Patience) -> Option<T> {
+        if !self.check_read_patient(patience) {
             return None;
         }
         if self.head_idx == CHUNK_SIZE {
@@ -489,6 +535,25 @@ mod tests {
     use proptest::prelude::*;
     use std::collections::VecDeque;
     use std::sync::atomic::AtomicU8;
+
+    #[test]
+    fn a_patient_reader_catches_a_flush_without_going_to_sleep() {
+        let (mut w, mut r) = ypipe::<u64>();
+        let brief = Patience { looks: 4, gap: 1 };
+        assert!(!r.check_read_patient(brief), "nothing written: it gives up and sleeps");
+        w.write(1);
+        assert!(!w.flush(), "the writer sees the reader asleep");
+        assert_eq!(r.read_patient(brief), Some(1));
+        // The writer flushes while the reader looks again (the spin is counted in
+        // iterations, not time, so a descheduled reader still waits for the flush).
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            w.write(2);
+            w.flush()
+        });
+        assert_eq!(r.read_patient(Patience { looks: u32::MAX, gap: 1 }), Some(2));
+        assert!(writer.join().unwrap(), "the reader never marked itself asleep");
+    }
 
     #[test]
     fn order_across_chunks() {
