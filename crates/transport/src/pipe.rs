@@ -439,8 +439,8 @@ impl Pipe {
     }
 
     /// [`read`](Self::read), but a reader in the middle of a stream (at least
-    /// [`PATIENT_STREAK`] messages since it last found the queue empty) looks again for a
-    /// moment ([`STREAM_PATIENCE`]) before marking the queue asleep. For the socket side of
+    /// 2 whole messages since it last found the queue empty) looks again for a moment (four
+    /// looks, 32 spin hints apart) before marking the queue asleep. For the socket side of
     /// a pipe, when no other pipe is waiting to be read.
     pub fn read_patiently(&mut self) -> Option<Msg> {
         self.read_inner(true)
