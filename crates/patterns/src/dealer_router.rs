@@ -108,6 +108,22 @@ impl DealerCore {
         result
     }
 
+    /// [`send_pipe`](Self::send_pipe) taking the frame out of `msg` (left empty) when it is
+    /// written or dropped; on error `msg` is untouched.
+    pub fn send_from(&mut self, msg: &mut Msg) -> ZResult<()> {
+        let result = self.lb.send_from(msg, &mut self.pipes, &mut self.gone);
+        self.reap();
+        result.map(|_| ())
+    }
+
+    /// [`recv_pipe`](Self::recv_pipe) into `out`, which is replaced (on error it is
+    /// untouched).
+    pub fn recv_into(&mut self, out: &mut Msg) -> ZResult<()> {
+        let result = self.fq.recv_into(out, &mut self.pipes, &mut self.gone);
+        self.reap();
+        result.map(|_| ())
+    }
+
     /// Whether a frame can be received now.
     pub fn has_in(&mut self) -> bool {
         let ready = self.fq.has_in(&mut self.pipes, &mut self.gone);
@@ -148,8 +164,14 @@ impl Pattern for Dealer {
     fn send(&mut self, msg: Msg) -> Result<(), (Errno, Msg)> {
         self.core.send_pipe(msg).map(|_| ())
     }
+    fn send_from(&mut self, msg: &mut Msg) -> ZResult<()> {
+        self.core.send_from(msg)
+    }
     fn recv(&mut self) -> ZResult<Msg> {
         self.core.recv_pipe().map(|(msg, _)| msg)
+    }
+    fn recv_into(&mut self, out: &mut Msg) -> ZResult<()> {
+        self.core.recv_into(out)
     }
     fn has_in(&mut self) -> bool {
         self.core.has_in()
@@ -498,6 +520,32 @@ mod tests {
 
     fn read_all(pipe: &mut Pipe) -> Vec<Bytes> {
         std::iter::from_fn(|| pipe.read().map(Msg::into_bytes)).collect()
+    }
+
+    #[test]
+    fn dealer_sends_and_receives_in_place() {
+        let mut dealer = Dealer::default();
+        let (ours, mut peer_end) = pipes(1);
+        let id = ours.id();
+        dealer.attach(ours, &PeerInfo::default());
+        let mut msg = frame(b"one", false);
+        dealer.send_from(&mut msg).unwrap();
+        assert!(msg.data().is_empty(), "the sent frame was taken out");
+        let mut msg = frame(b"two", false);
+        assert_eq!(dealer.send_from(&mut msg), Err(Errno::EAGAIN), "at the high-water mark");
+        assert_eq!(msg.data(), b"two", "a frame that could not go stays with the caller");
+        assert_eq!(read_all(&mut peer_end), vec![Bytes::from_static(b"one")]);
+        let mut out = frame(b"kept", false);
+        assert_eq!(dealer.recv_into(&mut out), Err(Errno::EAGAIN));
+        assert_eq!(out.data(), b"kept");
+        peer_end.write(frame(b"reply", true)).unwrap();
+        peer_end.write(frame(b"tail", false)).unwrap();
+        peer_end.flush();
+        dealer.pipe_event(id);
+        dealer.recv_into(&mut out).unwrap();
+        assert_eq!((out.data(), out.more()), (&b"reply"[..], true));
+        dealer.recv_into(&mut out).unwrap();
+        assert_eq!((out.data(), out.more()), (&b"tail"[..], false));
     }
 
     #[test]

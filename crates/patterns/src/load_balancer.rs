@@ -1,6 +1,6 @@
 //! Load balancing (libzmq's `lb_t`): send each message to the next peer with room.
 
-use rustzmq_transport::{Errno, Msg, Pipe, PipeId, WriteError, WriteFailure, ZResult};
+use rustzmq_transport::{Errno, Msg, Pipe, PipeId, WriteFailure, ZResult};
 
 use crate::active_set::ActiveSet;
 
@@ -64,38 +64,7 @@ impl LoadBalancer {
 
     /// Sends a frame to the current pipe, or the next one with room.
     pub fn send(&mut self, mut msg: Msg) -> Result<(), (Errno, Msg)> {
-        if self.dropping {
-            self.dropping = msg.more();
-            return Ok(());
-        }
-        while self.set.active > 0 {
-            let index = self.set.current;
-            let more = msg.more();
-            match self.set.pipes[index].write(msg) {
-                Ok(()) => {
-                    self.more = more;
-                    if !more {
-                        self.set.pipes[index].flush();
-                        self.set.advance();
-                    }
-                    return Ok(());
-                }
-                Err(WriteError::Full(back)) => {
-                    msg = back;
-                    self.set.deactivate(index);
-                }
-                Err(WriteError::Closed(back)) => {
-                    msg = back;
-                    let was_more = self.more;
-                    self.remove(index);
-                    if was_more {
-                        self.dropping = more;
-                        return Ok(());
-                    }
-                }
-            }
-        }
-        Err((Errno::EAGAIN, msg))
+        self.send_from(&mut msg).map_err(|error| (error, msg))
     }
 
     /// [`send`](Self::send) taking the frame out of `msg` (left empty) when it is sent or

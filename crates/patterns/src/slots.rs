@@ -8,7 +8,7 @@
 //! its own rotation and reports it in a `gone` list; the owner then removes the pipe from
 //! everything else (so a key is never reused while something still refers to it).
 
-use rustzmq_transport::{Errno, Msg, Pipe, WriteError, ZResult};
+use rustzmq_transport::{Errno, Msg, Pipe, WriteFailure, ZResult};
 
 /// Storage with stable keys (a small slab).
 #[derive(Debug)]
@@ -184,13 +184,28 @@ impl KeyedFairQueue {
 
     /// Receives the next frame with the key of its pipe.
     pub(crate) fn recv<T: HasPipe>(&mut self, slots: &mut Slots<T>, gone: &mut Vec<usize>) -> ZResult<(Msg, usize)> {
+        let mut msg = Msg::new();
+        let key = self.recv_into(&mut msg, slots, gone)?;
+        Ok((msg, key))
+    }
+
+    /// [`recv`](Self::recv) into `out`, which is replaced (on error it is untouched);
+    /// returns the key of its pipe.
+    pub(crate) fn recv_into<T: HasPipe>(
+        &mut self,
+        out: &mut Msg,
+        slots: &mut Slots<T>,
+        gone: &mut Vec<usize>,
+    ) -> ZResult<usize> {
         while let Some(key) = self.rotation.current() {
-            if let Some(msg) = pipe_at(slots, key).read() {
-                self.more = msg.more();
+            // Waiting a moment on the only pipe with messages holds up nobody.
+            let patient = self.rotation.active == 1;
+            if pipe_at(slots, key).read_into(out, patient) {
+                self.more = out.more();
                 if !self.more {
                     self.rotation.advance();
                 }
-                return Ok((msg, key));
+                return Ok(key);
             }
             // Messages are published whole: an empty pipe has no message in progress unless
             // its writer died mid-message (then the rest never comes).
@@ -259,14 +274,26 @@ impl KeyedLoadBalancer {
         slots: &mut Slots<T>,
         gone: &mut Vec<usize>,
     ) -> Result<Option<usize>, (Errno, Msg)> {
+        self.send_from(&mut msg, slots, gone).map_err(|error| (error, msg))
+    }
+
+    /// [`send`](Self::send) taking the frame out of `msg` (left empty) when it is written or
+    /// dropped; on error `msg` is untouched.
+    pub(crate) fn send_from<T: HasPipe>(
+        &mut self,
+        msg: &mut Msg,
+        slots: &mut Slots<T>,
+        gone: &mut Vec<usize>,
+    ) -> ZResult<Option<usize>> {
         if self.dropping {
             self.dropping = msg.more();
+            *msg = Msg::new();
             return Ok(None);
         }
         while let Some(key) = self.rotation.current() {
             let more = msg.more();
             let pipe = pipe_at(slots, key);
-            match pipe.write(msg) {
+            match pipe.write_from(msg) {
                 Ok(()) => {
                     self.more = more;
                     if !more {
@@ -275,23 +302,20 @@ impl KeyedLoadBalancer {
                     }
                     return Ok(Some(key));
                 }
-                Err(WriteError::Full(back)) => {
-                    msg = back;
-                    self.rotation.deactivate_at(self.rotation.current);
-                }
-                Err(WriteError::Closed(back)) => {
-                    msg = back;
+                Err(WriteFailure::Full) => self.rotation.deactivate_at(self.rotation.current),
+                Err(WriteFailure::Closed) => {
                     let was_more = self.more;
                     self.remove_at(self.rotation.current);
                     gone.push(key);
                     if was_more {
                         self.dropping = more;
+                        *msg = Msg::new();
                         return Ok(None);
                     }
                 }
             }
         }
-        Err((Errno::EAGAIN, msg))
+        Err(Errno::EAGAIN)
     }
 
     /// Whether a frame can be sent now.

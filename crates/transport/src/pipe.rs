@@ -318,23 +318,12 @@ impl Pipe {
 
     /// Writes one frame. Frames of a message become visible to the reader only when the
     /// last frame is written and [`Pipe::flush`] is called.
-    pub fn write(&mut self, msg: Msg) -> Result<(), WriteError> {
-        if self.outbound.is_reader_closed() {
-            return Err(WriteError::Closed(msg));
+    pub fn write(&mut self, mut msg: Msg) -> Result<(), WriteError> {
+        match self.write_from(&mut msg) {
+            Ok(()) => Ok(()),
+            Err(WriteFailure::Full) => Err(WriteError::Full(msg)),
+            Err(WriteFailure::Closed) => Err(WriteError::Closed(msg)),
         }
-        if !self.check_write() {
-            return Err(WriteError::Full(msg));
-        }
-        let more = msg.more();
-        self.outbound.write(Item::Frame(msg));
-        self.writing_more = more;
-        if more {
-            self.frames_in_progress += 1;
-        } else {
-            self.frames_in_progress = 0;
-            self.msgs_written += 1;
-        }
-        Ok(())
     }
 
     /// [`write`](Self::write) taking the frame out of `msg` (left empty) on success; on
