@@ -22,7 +22,7 @@
 
 use std::collections::HashMap;
 
-use rustzmq_transport::{Msg, Pipe, PipeId, WriteError};
+use rustzmq_transport::{Msg, Pipe, PipeId};
 
 /// A pipe's handle inside one [`Distributor`], valid until the pipe is removed (then the
 /// value may be reused for another pipe).
@@ -228,7 +228,13 @@ impl Distributor {
 
     /// Sends a frame to the marked pipes. A pipe that cannot take it (at its HWM, or its
     /// reader gone) loses this message and stops being eligible until [`Self::activated`].
-    pub fn send_to_matching(&mut self, msg: Msg) {
+    pub fn send_to_matching(&mut self, mut msg: Msg) {
+        self.send_to_matching_from(&mut msg);
+    }
+
+    /// [`send_to_matching`](Self::send_to_matching) taking the frame out of `msg`, which is
+    /// left empty.
+    pub fn send_to_matching_from(&mut self, msg: &mut Msg) {
         let more = msg.more();
         self.distribute(msg);
         if !more {
@@ -237,32 +243,30 @@ impl Distributor {
         self.more = more;
     }
 
-    fn distribute(&mut self, mut msg: Msg) {
+    fn distribute(&mut self, msg: &mut Msg) {
         let more = msg.more();
         if self.matching > 1 {
             // One body for every subscriber, not one copy each.
             msg.make_shareable();
         }
-        let mut msg = Some(msg);
         let mut at = 0;
         while at < self.matching {
-            // The last marked pipe gets the frame itself, the others a (shallow) copy.
-            let frame = if at + 1 == self.matching { msg.take() } else { msg.clone() };
-            let Some(frame) = frame else { return };
-            match self.entries[at].pipe.write(frame) {
-                Ok(()) => {
-                    if !more {
-                        self.entries[at].pipe.flush();
-                    }
-                    at += 1;
+            let pipe = &mut self.entries[at].pipe;
+            // The last marked pipe gets the frame itself, the others a (shallow) copy, each
+            // made straight into its pipe.
+            let written = if at + 1 == self.matching { pipe.write_from(msg) } else { pipe.write_copy(msg) };
+            if written.is_ok() {
+                if !more {
+                    pipe.flush();
                 }
-                Err(WriteError::Full(back) | WriteError::Closed(back)) => {
-                    if msg.is_none() {
-                        msg = Some(back);
-                    }
-                    self.deactivate(at);
-                }
+                at += 1;
+            } else {
+                self.deactivate(at);
             }
+        }
+        // Nobody took it (no subscriber, or the last ones were full or gone).
+        if !msg.data().is_empty() {
+            *msg = Msg::new();
         }
     }
 
@@ -352,6 +356,29 @@ mod tests {
         dist.send_to_all(frame(b"5", false));
         assert_eq!(drain(&mut slow_peer), vec![Bytes::from_static(b"5")]);
         check_invariants(&dist);
+    }
+
+    #[test]
+    fn a_full_pipe_last_in_line_loses_the_message_for_itself_only() {
+        // The last marked pipe is given the frame itself, the others copies: when that one
+        // is full, the others still have theirs and the frame is dropped, not leaked.
+        let mut dist = Distributor::new();
+        let (fast, mut fast_peer) = pair(1, 0);
+        let (slow, mut slow_peer) = pair(2, 1);
+        dist.attach(fast);
+        let slow_key = dist.attach(slow);
+        for data in [&b"1"[..], b"2", b"3"] {
+            let mut msg = frame(data, false);
+            dist.unmatch();
+            // Marked in this order, the slow pipe is last in line.
+            dist.mark_matching(dist.key(1).unwrap());
+            dist.mark_matching(slow_key);
+            dist.send_to_matching_from(&mut msg);
+            assert!(msg.data().is_empty(), "sent or dropped, the frame is gone from the caller");
+            check_invariants(&dist);
+        }
+        assert_eq!(drain(&mut fast_peer).len(), 3);
+        assert_eq!(drain(&mut slow_peer), vec![Bytes::from_static(b"1")]);
     }
 
     #[test]

@@ -203,7 +203,11 @@ impl Pattern for XPub {
         }
     }
 
-    fn send(&mut self, msg: Msg) -> Result<(), (Errno, Msg)> {
+    fn send(&mut self, mut msg: Msg) -> Result<(), (Errno, Msg)> {
+        self.send_from(&mut msg).map_err(|error| (error, msg))
+    }
+
+    fn send_from(&mut self, msg: &mut Msg) -> ZResult<()> {
         let more = msg.more();
         if !self.more_send {
             // Nothing left marked by an earlier attempt that failed (XPUB_NODROP).
@@ -215,9 +219,9 @@ impl Pattern for XPub {
             }
         }
         if !self.lossy && !self.dist.check_hwm() {
-            return Err((Errno::EAGAIN, msg));
+            return Err(Errno::EAGAIN);
         }
-        self.dist.send_to_matching(msg);
+        self.dist.send_to_matching_from(msg);
         if !more {
             self.dist.unmatch();
         }
@@ -333,6 +337,9 @@ impl Pattern for Pub {
     }
     fn send(&mut self, msg: Msg) -> Result<(), (Errno, Msg)> {
         self.0.send(msg)
+    }
+    fn send_from(&mut self, msg: &mut Msg) -> ZResult<()> {
+        self.0.send_from(msg)
     }
     fn recv(&mut self) -> ZResult<Msg> {
         Err(Errno::ENOTSUP)

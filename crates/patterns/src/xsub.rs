@@ -134,17 +134,26 @@ impl XSub {
 
     /// The next frame from the publishers, round robin, a whole message from one pipe.
     fn fair_recv(&mut self) -> Option<Msg> {
+        let mut msg = Msg::new();
+        self.fair_recv_into(&mut msg).then_some(msg)
+    }
+
+    /// [`fair_recv`](Self::fair_recv) into `out`, which is replaced; `false` (and `out`
+    /// untouched) when no publisher has a message.
+    fn fair_recv_into(&mut self, out: &mut Msg) -> bool {
         while self.inbound.active > 0 {
+            // Waiting a moment on the only publisher with messages holds up nobody.
+            let patient = self.inbound.active == 1;
             let key = self.inbound.keys[self.inbound.current];
             let Some(pipe) = self.dist.pipe_mut(key) else {
                 self.inbound.remove(key);
                 continue;
             };
-            if let Some(msg) = pipe.read() {
-                if !msg.more() {
+            if pipe.read_into(out, patient) {
+                if !out.more() {
                     self.inbound.advance();
                 }
-                return Some(msg);
+                return true;
             }
             // Messages are published whole: an empty pipe is between messages.
             if pipe.is_peer_gone() {
@@ -153,7 +162,7 @@ impl XSub {
                 self.inbound.deactivate(self.inbound.current);
             }
         }
-        None
+        false
     }
 
     /// Drops the rest of a message whose first frame was filtered out.
@@ -235,17 +244,33 @@ impl Pattern for XSub {
     }
 
     fn recv(&mut self) -> ZResult<Msg> {
+        let mut msg = Msg::new();
+        self.recv_into(&mut msg)?;
+        Ok(msg)
+    }
+
+    fn recv_into(&mut self, out: &mut Msg) -> ZResult<()> {
         if let Some(msg) = self.prefetched.take() {
             self.more_recv = msg.more();
-            return Ok(msg);
+            *out = msg;
+            return Ok(());
         }
+        let mut skipped = false;
         loop {
-            let msg = self.fair_recv().ok_or(Errno::EAGAIN)?;
-            if self.more_recv || !self.filter || self.matches(&msg) {
-                self.more_recv = msg.more();
-                return Ok(msg);
+            if !self.fair_recv_into(out) {
+                if skipped {
+                    // `out` holds a frame that was filtered out: leave it empty, as libzmq
+                    // leaves a message after EAGAIN.
+                    *out = Msg::new();
+                }
+                return Err(Errno::EAGAIN);
             }
-            self.skip_rest(msg.more());
+            if self.more_recv || !self.filter || self.matches(out) {
+                self.more_recv = out.more();
+                return Ok(());
+            }
+            skipped = true;
+            self.skip_rest(out.more());
         }
     }
 
@@ -334,6 +359,9 @@ impl Pattern for Sub {
     fn recv(&mut self) -> ZResult<Msg> {
         self.0.recv()
     }
+    fn recv_into(&mut self, out: &mut Msg) -> ZResult<()> {
+        self.0.recv_into(out)
+    }
     fn has_in(&mut self) -> bool {
         self.0.has_in()
     }
@@ -407,6 +435,24 @@ mod tests {
         publish(&mut sub, &mut publisher, &[b"a3"]);
         publish(&mut sub, &mut publisher, &[b"b3"]);
         assert_eq!(recv_all(&mut sub), [b"b3"]);
+    }
+
+    #[test]
+    fn sub_receives_in_place() {
+        let mut sub = Sub::new();
+        let mut publisher = connect(&mut sub, 1, 0);
+        sub.set_sockopt(sockopt::SUBSCRIBE, b"a").unwrap();
+        let mut out = msg(b"old", false);
+        assert_eq!(sub.recv_into(&mut out), Err(Errno::EAGAIN));
+        assert_eq!(out.data(), b"old", "nothing read: untouched");
+        publish(&mut sub, &mut publisher, &[b"a1", b"tail"]);
+        publish(&mut sub, &mut publisher, &[b"b1"]);
+        sub.recv_into(&mut out).unwrap();
+        assert_eq!((out.data(), out.more()), (&b"a1"[..], true));
+        sub.recv_into(&mut out).unwrap();
+        assert_eq!((out.data(), out.more()), (&b"tail"[..], false));
+        assert_eq!(sub.recv_into(&mut out), Err(Errno::EAGAIN));
+        assert!(out.data().is_empty(), "a filtered-out frame passed through: left empty, as libzmq");
     }
 
     #[test]

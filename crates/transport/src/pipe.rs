@@ -330,14 +330,25 @@ impl Pipe {
     /// failure `msg` is untouched. Spares the caller moving the frame through its layers.
     #[inline]
     pub fn write_from(&mut self, msg: &mut Msg) -> Result<(), WriteFailure> {
+        self.write_with(msg.more(), || std::mem::take(msg))
+    }
+
+    /// [`write`](Self::write) of a copy of `msg` (shallow for a shared body), made straight
+    /// into the pipe's slot; on failure nothing is copied.
+    #[inline]
+    pub fn write_copy(&mut self, msg: &Msg) -> Result<(), WriteFailure> {
+        self.write_with(msg.more(), || msg.clone())
+    }
+
+    #[inline]
+    fn write_with(&mut self, more: bool, frame: impl FnOnce() -> Msg) -> Result<(), WriteFailure> {
         if self.outbound.is_reader_closed() {
             return Err(WriteFailure::Closed);
         }
         if !self.check_write() {
             return Err(WriteFailure::Full);
         }
-        let more = msg.more();
-        self.outbound.write(Item::Frame(std::mem::take(msg)));
+        self.outbound.write(Item::Frame(frame()));
         self.writing_more = more;
         if more {
             self.frames_in_progress += 1;
