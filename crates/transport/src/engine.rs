@@ -138,6 +138,8 @@ pub struct Engine {
     raw_notice_due: bool,
     /// Frames and commands decoded since the handshake (heartbeat timeouts watch it move).
     frames_received: u64,
+    /// `frames_received` at the last [`Engine::take_new_frames`].
+    frames_reported: u64,
     /// The peer's PING asked us to drop the connection after this much silence.
     peer_ttl: Option<std::time::Duration>,
     /// The session has been told the connection is ready.
@@ -201,6 +203,7 @@ impl Engine {
             raw,
             raw_notice_due: raw,
             frames_received: 0,
+            frames_reported: 0,
             peer_ttl: None,
             announced: false,
             conflate: false,
@@ -212,6 +215,13 @@ impl Engine {
     /// Frames and commands decoded so far (traffic, for heartbeat timeouts).
     pub fn frames_received(&self) -> u64 {
         self.frames_received
+    }
+
+    /// Frames received since the last call.
+    pub fn take_new_frames(&mut self) -> u64 {
+        let new = self.frames_received - self.frames_reported;
+        self.frames_reported = self.frames_received;
+        new
     }
 
     /// The TTL a PING from the peer asked for, once (the session arms a timer with it).

@@ -146,6 +146,11 @@ impl<C> CommandQueue<C> {
 }
 
 impl<C> CommandReceiver<C> {
+    /// Whether no command is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.commands.is_empty() && self.events.is_empty()
+    }
+
     /// The next command, if any. Other commands come before ring events: a new pipe's Attach
     /// is then handled before the events its first messages raised (which a socket that does
     /// not know the pipe yet would ignore; attaching looks at the pipe anyway).
@@ -307,6 +312,18 @@ impl<C: Send> IoMailbox<C> {
         }
     }
 
+    /// Senders skip the wake-up until [`release_wakeups`](Self::release_wakeups): the I/O
+    /// thread is looking at its queue itself.
+    pub fn hold_wakeups(&self) {
+        self.woken.store(true, Ordering::SeqCst);
+    }
+
+    /// Ends [`hold_wakeups`](Self::hold_wakeups); the caller must look at the queue again
+    /// before sleeping.
+    pub fn release_wakeups(&self) {
+        self.woken.swap(false, Ordering::SeqCst);
+    }
+
     /// Called by the I/O thread before draining its channel.
     pub fn clear_woken(&self) {
         self.woken.store(false, Ordering::Release);
@@ -349,6 +366,31 @@ mod tests {
         assert!(queue.send_pipe_event(9));
         assert_eq!(rx.try_recv(), Some(Command::Event(9)));
         assert_eq!(rx.try_recv(), None);
+    }
+
+    #[test]
+    fn held_wakeups_skip_the_waker_and_released_ones_do_not() {
+        let mut poll = mio::Poll::new().unwrap();
+        let waker = mio::Waker::new(poll.registry(), mio::Token(0)).unwrap();
+        let (mailbox, rx) = IoMailbox::new(waker, Command::Event);
+        let mut events = mio::Events::with_capacity(4);
+        let woke = |poll: &mut mio::Poll, events: &mut mio::Events| {
+            poll.poll(events, Some(std::time::Duration::ZERO)).unwrap();
+            !events.is_empty()
+        };
+        assert!(rx.is_empty());
+        // The I/O thread looks at its queue itself: a command costs the sender no wake-up.
+        mailbox.hold_wakeups();
+        mailbox.pipe_event(1);
+        assert!(!woke(&mut poll, &mut events), "held: the waker was not written");
+        mailbox.release_wakeups();
+        assert!(!rx.is_empty(), "what came while held is in the queue, for the check after release");
+        assert_eq!(rx.try_recv(), Some(Command::Event(1)));
+        // Released: the next command wakes the poll again.
+        mailbox.send(Command::Other(2));
+        assert!(woke(&mut poll, &mut events), "released: the waker was written");
+        mailbox.clear_woken();
+        assert_eq!(rx.try_recv(), Some(Command::Other(2)));
     }
 
     #[test]
