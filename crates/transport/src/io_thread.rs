@@ -24,6 +24,7 @@ use crate::mailbox::{events, CommandReceiver, IoMailbox, PeerInfo, SocketCommand
 use crate::net::{self, IpcAddress};
 use crate::options::{Options, SocketKind};
 use crate::pipe::{next_pipe_id, pipe_pair, Notify, Pipe, PipeId};
+use crate::spin::{spin_limit, SpinSlot, SPINNERS};
 use crate::stream::Stream;
 use rustzmq_security::{HandshakeFailure, ZapRequest};
 
@@ -408,6 +409,8 @@ impl IoThread {
         if !self.rx.is_empty() {
             return true;
         }
+        // A spinner must leave a CPU to the application it waits for (none on one CPU).
+        let Some(_slot) = SpinSlot::claim(&SPINNERS, spin_limit()) else { return false };
         self.mailbox.hold_wakeups();
         let start = Instant::now();
         let mut arrived = false;

@@ -25,6 +25,7 @@ pub mod options;
 pub mod pipe;
 pub mod signaler;
 mod socket_base;
+mod spin;
 mod stream;
 #[doc(hidden)]
 pub mod ypipe;

@@ -1,8 +1,8 @@
 //! The socket core (libzmq's `socket_base_t`): endpoints, the mailbox, blocking and timeouts,
 //! and the [`Pattern`] that routes messages over the socket's pipes.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::ctx::{next_id, Ctx, InprocBinding, PendingInproc};
@@ -14,6 +14,7 @@ use crate::msg::Msg;
 use crate::net::{self, IpcAddress};
 use crate::options::{Options, SocketKind};
 use crate::pipe::{next_pipe_id, pipe_pair, Notify, Pipe, PipeId};
+use crate::spin::{spin_limit, SpinSlot, SPINNERS};
 
 /// ZMQ_DONTWAIT.
 pub const DONTWAIT: i32 = 1;
@@ -127,22 +128,6 @@ const SPIN_WINDOW: Duration = Duration::from_micros(30);
 /// The most waits a socket sleeps through without spinning after its spins went unanswered.
 const MAX_SPIN_BACKOFF: u32 = 256;
 
-/// Threads of this process spinning in a wait now (see [`SpinSlot`]).
-static SPINNERS: AtomicUsize = AtomicUsize::new(0);
-
-/// How many threads may spin at once: one fewer than the CPUs, so that spinning never takes
-/// the last CPU from the threads that would answer (none on a single CPU). Measured with 4
-/// SUB threads on 2 vCPUs (pub/sub fan-out, default HWM): unlimited spinning cost 7-11 % of
-/// the throughput, one spinner nothing.
-fn spin_limit() -> usize {
-    // Unit tests run many sockets at once; they check the limit through `SpinSlot::claim`.
-    if cfg!(test) {
-        return usize::MAX;
-    }
-    static LIMIT: OnceLock<usize> = OnceLock::new();
-    *LIMIT.get_or_init(|| std::thread::available_parallelism().map_or(0, |n| n.get() - 1))
-}
-
 /// How many times a wait retries for a spin slot before it sleeps (a few microseconds).
 const SPIN_CLAIM_TRIES: u32 = 2048;
 
@@ -154,26 +139,6 @@ enum Claim {
     Signalled,
     /// Every slot stayed taken: sleep.
     Busy,
-}
-
-/// A thread's permission to spin, one of at most `limit` held at once; released on drop.
-struct SpinSlot<'a>(&'a AtomicUsize);
-
-impl<'a> SpinSlot<'a> {
-    fn claim(spinners: &'a AtomicUsize, limit: usize) -> Option<SpinSlot<'a>> {
-        if spinners.fetch_add(1, Ordering::Relaxed) < limit {
-            Some(SpinSlot(spinners))
-        } else {
-            spinners.fetch_sub(1, Ordering::Relaxed);
-            None
-        }
-    }
-}
-
-impl Drop for SpinSlot<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 impl std::fmt::Debug for SocketBase {
@@ -798,20 +763,6 @@ mod tests {
         assert!(started.elapsed() >= SPIN_WINDOW, "gave up before the window ended");
         signaler.signal();
         assert!(SocketBase::spin_until_signalled(&signaler, past), "a pending signal is seen at once");
-    }
-
-    #[test]
-    fn at_most_limit_threads_spin_at_once() {
-        let spinners = AtomicUsize::new(0);
-        let first = SpinSlot::claim(&spinners, 2).expect("first");
-        let second = SpinSlot::claim(&spinners, 2).expect("second");
-        assert!(SpinSlot::claim(&spinners, 2).is_none(), "a third is refused");
-        assert_eq!(spinners.load(Ordering::Relaxed), 2, "a refused claim leaves no trace");
-        drop(first);
-        let third = SpinSlot::claim(&spinners, 2).expect("a released slot is free again");
-        drop((second, third));
-        assert_eq!(spinners.load(Ordering::Relaxed), 0);
-        assert!(SpinSlot::claim(&spinners, 0).is_none(), "a single CPU never spins");
     }
 
     #[test]
