@@ -450,9 +450,13 @@ impl<T> YReader<T> {
                 std::hint::spin_loop();
             }
             let flush_point = self.shared.c.0.load(Ordering::Acquire);
+            if flush_point == ASLEEP {
+                // An earlier `check_read` (a poll, ZMQ_EVENTS) marked us asleep and the writer
+                // has not flushed since: nothing new, and it will wake us when it does.
+                return false;
+            }
             if flush_point != self.head_seq {
-                // Only we set ASLEEP, and we have not: a new flush point.
-                debug_assert!(flush_point != ASLEEP && flush_point > self.head_seq);
+                debug_assert!(flush_point > self.head_seq);
                 self.readable = flush_point;
                 return true;
             }
@@ -549,10 +553,20 @@ mod tests {
         let writer = std::thread::spawn(move || {
             std::thread::sleep(std::time::Duration::from_millis(5));
             w.write(2);
-            w.flush()
+            let flushed = w.flush();
+            (w, flushed)
         });
         assert_eq!(r.read_patient(Patience { looks: u32::MAX, gap: 1 }), Some(2));
-        assert!(writer.join().unwrap(), "the reader never marked itself asleep");
+        let (mut w, flushed) = writer.join().unwrap();
+        assert!(flushed, "the reader never marked itself asleep");
+        // Marked asleep by a plain check (a poll) before: patience sees the mark, not a flush
+        // point, and reads nothing (taking it for one would read past the last item).
+        assert!(!r.check_read());
+        assert!(!r.check_read_patient(brief));
+        assert_eq!(r.read_patient(brief), None);
+        w.write(3);
+        assert!(!w.flush(), "still asleep: the writer wakes it");
+        assert_eq!(r.read_patient(brief), Some(3));
     }
 
     #[test]
