@@ -279,9 +279,9 @@ struct IoThread {
 
 /// How long an I/O thread that has just handed a socket a request waits for the answer
 /// before sleeping in poll ([`IoThread::await_reply`]). On the 2-vCPU dev VM, where waking a
-/// thread on the other CPU costs 25-29 us, tcp REQ/REP round trips went from 78-90 to 42-50 us
-/// (p50) with a wait of about 25 us; a wait of 50 us was no better than none, as the two I/O
-/// threads then kept both CPUs from the applications.
+/// thread on the other CPU costs 25-29 us, tcp REQ/REP round trips went from 77-86 to 35 us
+/// (p50); in the first experiment a wait of 50 us was no better than none, as both I/O
+/// threads then kept the two CPUs from the applications (the spin slot now prevents that).
 const REPLY_WAIT: Duration = Duration::from_micros(20);
 
 /// At most this many frames received in a round make it a request-like round worth
