@@ -1,6 +1,6 @@
 //! PAIR (RFC 31): exactly one peer; later connections are refused.
 
-use rustzmq_transport::{Errno, Msg, Pattern, PeerInfo, Pipe, PipeId, WriteError, ZResult};
+use rustzmq_transport::{Errno, Msg, Pattern, PeerInfo, Pipe, PipeId, WriteFailure, ZResult};
 
 /// PAIR: one bidirectional pipe.
 #[derive(Debug, Default)]
@@ -24,35 +24,44 @@ impl Pattern for Pair {
         }
     }
 
-    fn send(&mut self, msg: Msg) -> Result<(), (Errno, Msg)> {
-        let Some(pipe) = self.pipe.as_mut() else { return Err((Errno::EAGAIN, msg)) };
+    fn send(&mut self, mut msg: Msg) -> Result<(), (Errno, Msg)> {
+        self.send_from(&mut msg).map_err(|error| (error, msg))
+    }
+
+    fn send_from(&mut self, msg: &mut Msg) -> ZResult<()> {
+        let Some(pipe) = self.pipe.as_mut() else { return Err(Errno::EAGAIN) };
         let more = msg.more();
-        match pipe.write(msg) {
+        match pipe.write_from(msg) {
             Ok(()) => {
                 if !more {
                     pipe.flush();
                 }
                 Ok(())
             }
-            Err(WriteError::Full(msg)) => Err((Errno::EAGAIN, msg)),
-            Err(WriteError::Closed(msg)) => {
+            Err(WriteFailure::Full) => Err(Errno::EAGAIN),
+            Err(WriteFailure::Closed) => {
                 self.pipe = None;
-                Err((Errno::EAGAIN, msg))
+                Err(Errno::EAGAIN)
             }
         }
     }
 
     fn recv(&mut self) -> ZResult<Msg> {
+        let mut msg = Msg::new();
+        self.recv_into(&mut msg)?;
+        Ok(msg)
+    }
+
+    fn recv_into(&mut self, out: &mut Msg) -> ZResult<()> {
         let pipe = self.pipe.as_mut().ok_or(Errno::EAGAIN)?;
-        match pipe.read() {
-            Some(msg) => Ok(msg),
-            None => {
-                if pipe.is_peer_gone() {
-                    self.pipe = None;
-                }
-                Err(Errno::EAGAIN)
-            }
+        // The only pipe: waiting a moment on it holds up nobody.
+        if pipe.read_into(out, true) {
+            return Ok(());
         }
+        if pipe.is_peer_gone() {
+            self.pipe = None;
+        }
+        Err(Errno::EAGAIN)
     }
 
     fn has_in(&mut self) -> bool {
@@ -61,5 +70,36 @@ impl Pattern for Pair {
 
     fn has_out(&mut self) -> bool {
         self.pipe.as_mut().is_some_and(|p| !p.is_peer_reader_closed() && p.check_write())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_pipes::{connect, drain, msg};
+
+    #[test]
+    fn pair_sends_and_receives_in_place() {
+        let mut pair = Pair::default();
+        let mut peer = connect(&mut pair, 1, 1);
+        let mut frame = msg(b"one", false);
+        pair.send_from(&mut frame).unwrap();
+        assert!(frame.data().is_empty(), "the sent frame was taken out");
+        let mut frame = msg(b"two", false);
+        assert_eq!(pair.send_from(&mut frame), Err(Errno::EAGAIN), "at the high-water mark");
+        assert_eq!(frame.data(), b"two", "a frame that could not go stays with the caller");
+        assert_eq!(drain(&mut peer), [b"one"]);
+        let mut out = msg(b"kept", false);
+        assert_eq!(pair.recv_into(&mut out), Err(Errno::EAGAIN));
+        assert_eq!(out.data(), b"kept");
+        peer.write(msg(b"head", true)).unwrap();
+        peer.write(msg(b"tail", false)).unwrap();
+        peer.flush();
+        pair.recv_into(&mut out).unwrap();
+        assert_eq!((out.data(), out.more()), (&b"head"[..], true));
+        assert_eq!(pair.recv().unwrap().data(), b"tail");
+        drop(peer);
+        assert_eq!(pair.recv_into(&mut out), Err(Errno::EAGAIN));
+        assert!(!pair.has_out(), "the peer is gone");
     }
 }

@@ -1,4 +1,4 @@
-//! Test helpers shared by the XPUB and XSUB unit tests: in-memory pipes into a pattern and
+//! Test helpers shared by the PAIR, XPUB and XSUB unit tests: in-memory pipes into a pattern and
 //! readers for what comes out.
 
 use std::sync::Arc;
