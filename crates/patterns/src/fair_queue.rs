@@ -72,39 +72,28 @@ impl FairQueue {
 
     /// Receives the next frame, with the id of the pipe it came from.
     pub fn recv_with_pipe(&mut self) -> ZResult<(Msg, PipeId)> {
-        while self.set.active > 0 {
-            let patient = self.set.active == 1;
-            let pipe = &mut self.set.pipes[self.set.current];
-            let msg = if patient { pipe.read_patiently() } else { pipe.read() };
-            if let Some(msg) = msg {
-                let id = pipe.id();
-                self.more = msg.more();
-                if !self.more {
-                    self.set.advance();
-                }
-                return Ok((msg, id));
-            }
-            // Messages are published whole, so an empty pipe has no message in progress
-            // unless its writer died mid-message (then the rest never comes).
-            self.more = false;
-            self.retire_current();
-        }
-        Err(Errno::EAGAIN)
+        let mut msg = Msg::new();
+        let id = self.recv_into(&mut msg)?;
+        Ok((msg, id))
     }
 
-    /// [`recv`](Self::recv) into `out`, which is replaced; on error `out` is untouched.
-    pub fn recv_into(&mut self, out: &mut Msg) -> ZResult<()> {
+    /// [`recv`](Self::recv) into `out`, which is replaced (on error it is untouched); returns
+    /// the id of the pipe it came from.
+    pub fn recv_into(&mut self, out: &mut Msg) -> ZResult<PipeId> {
         while self.set.active > 0 {
             // Waiting a moment on the only pipe with messages holds up nobody.
             let patient = self.set.active == 1;
             let pipe = &mut self.set.pipes[self.set.current];
             if pipe.read_into(out, patient) {
+                let id = pipe.id();
                 self.more = out.more();
                 if !self.more {
                     self.set.advance();
                 }
-                return Ok(());
+                return Ok(id);
             }
+            // Messages are published whole, so an empty pipe has no message in progress
+            // unless its writer died mid-message (then the rest never comes).
             self.more = false;
             self.retire_current();
         }

@@ -57,7 +57,7 @@ impl Pattern for Pull {
         self.fq.recv()
     }
     fn recv_into(&mut self, out: &mut Msg) -> ZResult<()> {
-        self.fq.recv_into(out)
+        self.fq.recv_into(out).map(|_| ())
     }
     fn has_in(&mut self) -> bool {
         self.fq.has_in()

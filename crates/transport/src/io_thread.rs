@@ -685,9 +685,8 @@ impl IoThread {
             match session.engine.as_mut() {
                 Some(engine) => match engine.with_conflate(session.owner.conflate()).drive(session.pipe.as_mut()) {
                     Ok(handshake_done) => {
-                        new_frames = engine.take_new_frames();
-                        if !answers(session.options.kind) {
-                            new_frames = 0;
+                        if answers(session.options.kind) {
+                            new_frames = engine.take_new_frames();
                         }
                         zap_request = engine.take_zap_request();
                         peer_ttl = engine.take_peer_ttl();
