@@ -525,27 +525,8 @@ mod tests {
     #[test]
     fn dealer_sends_and_receives_in_place() {
         let mut dealer = Dealer::default();
-        let (ours, mut peer_end) = pipes(1);
-        let id = ours.id();
-        dealer.attach(ours, &PeerInfo::default());
-        let mut msg = frame(b"one", false);
-        dealer.send_from(&mut msg).unwrap();
-        assert!(msg.data().is_empty(), "the sent frame was taken out");
-        let mut msg = frame(b"two", false);
-        assert_eq!(dealer.send_from(&mut msg), Err(Errno::EAGAIN), "at the high-water mark");
-        assert_eq!(msg.data(), b"two", "a frame that could not go stays with the caller");
-        assert_eq!(read_all(&mut peer_end), vec![Bytes::from_static(b"one")]);
-        let mut out = frame(b"kept", false);
-        assert_eq!(dealer.recv_into(&mut out), Err(Errno::EAGAIN));
-        assert_eq!(out.data(), b"kept");
-        peer_end.write(frame(b"reply", true)).unwrap();
-        peer_end.write(frame(b"tail", false)).unwrap();
-        peer_end.flush();
-        dealer.pipe_event(id);
-        dealer.recv_into(&mut out).unwrap();
-        assert_eq!((out.data(), out.more()), (&b"reply"[..], true));
-        dealer.recv_into(&mut out).unwrap();
-        assert_eq!((out.data(), out.more()), (&b"tail"[..], false));
+        let mut peer = crate::test_pipes::connect(&mut dealer, next_pipe_id(), 1);
+        crate::test_pipes::check_in_place(&mut dealer, &mut peer);
     }
 
     #[test]

@@ -583,7 +583,8 @@ mod tests {
     }
 
     /// A writer thread that writes `data` 50 ms from now, returning how often its reader had
-    /// been notified by then.
+    /// been notified by then. The delay is not synchronisation: the tests need the write to
+    /// come while the reader is inside its read, and the read offers no event to wait for.
     fn write_later(mut a: Pipe, notified: Arc<Counter>, data: &'static [u8]) -> std::thread::JoinHandle<usize> {
         std::thread::spawn(move || {
             std::thread::sleep(std::time::Duration::from_millis(50));
@@ -593,13 +594,19 @@ mod tests {
         })
     }
 
-    #[test]
-    fn a_streaming_reader_waits_for_the_next_message_without_sleeping() {
+    /// A pipe whose reader's patience lasts as long as it takes (counted in looks, so it is
+    /// the writer that ends it), with the reader idle and asleep; and the reader's notifier.
+    fn patient_pair(id: PipeId) -> (Pipe, Pipe, Arc<Counter>) {
         let b_n = Arc::new(Counter::default());
-        let (mut a, mut b) = pipe_pair(5, Arc::new(Counter::default()), b_n.clone(), 0, 0);
-        // Wait as long as it takes (counted in looks, so it is the writer that ends it).
+        let (a, mut b) = pipe_pair(id, Arc::new(Counter::default()), b_n.clone(), 0, 0);
         b.patience = Patience { looks: u32::MAX, gap: 1 };
         assert!(b.read().is_none(), "an idle reader sleeps");
+        (a, b, b_n)
+    }
+
+    #[test]
+    fn a_streaming_reader_waits_for_the_next_message_without_sleeping() {
+        let (mut a, mut b, b_n) = patient_pair(5);
         for data in [b"1", b"2"] {
             a.write(frame(data, false)).unwrap();
         }
@@ -614,10 +621,7 @@ mod tests {
 
     #[test]
     fn a_reader_woken_for_one_message_is_not_patient() {
-        let b_n = Arc::new(Counter::default());
-        let (mut a, mut b) = pipe_pair(6, Arc::new(Counter::default()), b_n.clone(), 0, 0);
-        b.patience = Patience { looks: u32::MAX, gap: 1 };
-        assert!(b.read().is_none(), "an idle reader sleeps");
+        let (mut a, mut b, b_n) = patient_pair(6);
         a.write(frame(b"request", false)).unwrap();
         a.flush();
         assert_eq!(b.read_patiently().unwrap().data(), b"request");
