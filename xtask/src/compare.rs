@@ -5,8 +5,9 @@
 //!    `<target>/release/`, and with `--features libzmq` (the real libzmq through the `zmq`
 //!    crate) into `<target>/libzmq-perf/release/`.
 //! 2. For every workload (a row of the table), alternates the implementations run by run
-//!    (rustzmq, libzmq, rustzmq, libzmq, ..., plus the std-socket ceiling for tcp and ipc
-//!    throughput), `--runs` times each (default 5; `--quick`: 3). Both sides use the defaults:
+//!    (rustzmq, libzmq, rustzmq, libzmq, ..., plus the std-socket ceilings for tcp and ipc:
+//!    `ceiling_thr` for throughput, `ceiling_lat` with blocking and with spinning reads for
+//!    latency), `--runs` times each (default 5; `--quick`: 3). Both sides use the defaults:
 //!    one I/O thread, HWM 1000/1000, kernel buffer sizes left alone; every tool prints those
 //!    settings and the comparison checks they are the same everywhere.
 //! 3. Message counts: in a full run, one warm-up run per implementation (discarded) measures
@@ -221,9 +222,12 @@ impl Spec {
         format!("{} {}", self.label(), size_label(self.size))
     }
 
-    /// Whether the std-socket ceiling is measured for this row.
+    /// Whether the std-socket ceiling is measured for this row (for latency, both ways: see
+    /// [`Implementation::CeilingSpin`]).
     fn has_ceiling(&self) -> bool {
-        self.measure == Measure::Throughput && self.transport != Transport::Inproc && !self.curve
+        matches!(self.measure, Measure::Throughput | Measure::Latency)
+            && self.transport != Transport::Inproc
+            && !self.curve
     }
 }
 
@@ -258,8 +262,12 @@ fn workloads() -> Vec<Spec> {
 enum Implementation {
     Rustzmq,
     Libzmq,
-    /// `ceiling_thr`: the same stream on std sockets, no messaging library.
+    /// `ceiling_thr` / `ceiling_lat`: the same stream on std sockets, no messaging library
+    /// (for latency, two threads sleeping in blocking reads).
     Ceiling,
+    /// `ceiling_lat ... spin`: latency rows only, the same round trips with non-blocking reads
+    /// retried without sleeping (what busy polling would give, two CPUs kept busy).
+    CeilingSpin,
 }
 
 impl Implementation {
@@ -268,6 +276,7 @@ impl Implementation {
             Implementation::Rustzmq => "rustzmq",
             Implementation::Libzmq => "libzmq",
             Implementation::Ceiling => "ceiling",
+            Implementation::CeilingSpin => "ceiling-spin",
         }
     }
 }
@@ -303,6 +312,8 @@ struct RowResult {
     rustzmq: Vec<Sample>,
     libzmq: Vec<Sample>,
     ceiling: Vec<Sample>,
+    /// Latency rows: [`Implementation::CeilingSpin`]'s samples.
+    ceiling_spin: Vec<Sample>,
     failure: Option<String>,
 }
 
@@ -436,6 +447,7 @@ impl Bench {
             rustzmq: Vec::new(),
             libzmq: Vec::new(),
             ceiling: Vec::new(),
+            ceiling_spin: Vec::new(),
             failure: None,
         };
         println!("\n--> {}", spec.name());
@@ -468,10 +480,16 @@ impl Bench {
         let mut order = vec![Implementation::Rustzmq, Implementation::Libzmq];
         if spec.has_ceiling() {
             order.push(Implementation::Ceiling);
+            if spec.measure == Measure::Latency {
+                order.push(Implementation::CeilingSpin);
+            }
         }
         for round in 1..=options.runs {
             for &implementation in &order {
-                let count = if implementation == Implementation::Ceiling { result.ceiling_count } else { result.count };
+                let count = match implementation {
+                    Implementation::Ceiling | Implementation::CeilingSpin => result.ceiling_count,
+                    Implementation::Rustzmq | Implementation::Libzmq => result.count,
+                };
                 let sample = self.run_once(implementation, spec, count)?;
                 println!(
                     "    run {round}/{} {:<8} {}",
@@ -483,6 +501,7 @@ impl Bench {
                     Implementation::Rustzmq => result.rustzmq.push(sample),
                     Implementation::Libzmq => result.libzmq.push(sample),
                     Implementation::Ceiling => result.ceiling.push(sample),
+                    Implementation::CeilingSpin => result.ceiling_spin.push(sample),
                 }
             }
         }
@@ -498,12 +517,18 @@ impl Bench {
             Implementation::Rustzmq if spec.soft_poly1305 => {
                 self.soft_poly1305_bin.clone().ok_or("the poly1305_force_soft build is missing")?
             }
-            Implementation::Rustzmq | Implementation::Ceiling => self.rustzmq_bin.clone(),
+            Implementation::Rustzmq | Implementation::Ceiling | Implementation::CeilingSpin => self.rustzmq_bin.clone(),
         };
+        let ceiling = matches!(implementation, Implementation::Ceiling | Implementation::CeilingSpin);
         let deadline = Instant::now() + RUN_TIMEOUT;
 
-        let output = if implementation == Implementation::Ceiling {
-            let mut proc = Proc::spawn(&bin.join("ceiling_thr"), &[spec.transport.name(), &size, &count])?;
+        let output = if ceiling {
+            let tool = if spec.measure == Measure::Latency { "ceiling_lat" } else { "ceiling_thr" };
+            let mut args = vec![spec.transport.name(), &size, &count];
+            if implementation == Implementation::CeilingSpin {
+                args.push("spin");
+            }
+            let mut proc = Proc::spawn(&bin.join(tool), &args)?;
             finish(std::slice::from_mut(&mut proc), deadline)?;
             proc.lines
         } else if spec.transport == Transport::Inproc {
@@ -555,7 +580,7 @@ impl Bench {
                 Measure::Latency | Measure::FanOut => remote_lines,
             }
         };
-        if implementation == Implementation::Ceiling || spec.transport == Transport::Inproc {
+        if ceiling || spec.transport == Transport::Inproc {
             self.note_lines(implementation, spec, &output);
         }
         parse_sample(spec.measure, &output)
@@ -1018,25 +1043,31 @@ fn render_report(bench: &Bench, results: &[RowResult], options: Options) -> Stri
             "\nLatency, REQ ↔ REP (`local_lat` + `remote_lat`, two processes; inproc: `inproc_lat`): libzmq's \
              \"average latency\" (half the mean round trip) in µs, median of {runs} runs (min–max); and the \
              round trip's p50 / p99 / p99.9 in µs (medians over the runs). Ratio: rustzmq's average \
-             latency over libzmq's (lower is better).\n"
+             latency over libzmq's (lower is better). Std stream: `ceiling_lat`, the same frames \
+             ping-ponged by two threads of one process over a std socket, no messaging library (its own \
+             count, ~1 s per blocking run), its round trip's p50 / p99 / p99.9 with blocking reads \
+             (both threads sleep in `read(2)` between frames, as the libraries' threads sleep in \
+             `poll(2)`) and with non-blocking reads retried without sleeping (busy polling: two CPUs \
+             kept busy).\n"
         );
         let _ = writeln!(
             out,
             "| workload | size | round trips | rustzmq latency µs | rustzmq RTT p50 / p99 / p99.9 | \
-             libzmq latency µs | libzmq RTT p50 / p99 / p99.9 | rustzmq/libzmq |"
+             libzmq latency µs | libzmq RTT p50 / p99 / p99.9 | rustzmq/libzmq | std stream RTT, blocking | \
+             std stream RTT, spinning |"
         );
-        let _ = writeln!(out, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        let _ = writeln!(out, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     }
     for r in of(Measure::Latency) {
         let size = size_label(r.spec.size);
         if let Some(failure) = &r.failure {
-            failed_row(&mut out, r, failure, 4);
+            failed_row(&mut out, r, failure, 6);
             continue;
         }
         let (rust, lib) = (values(&r.rustzmq), values(&r.libzmq));
         let _ = writeln!(
             out,
-            "| {} | {size} | {} | {} | {} | {} | {} | **{}** |",
+            "| {} | {size} | {} | {} | {} | {} | {} | **{}** | {} | {} |",
             r.spec.label(),
             count_label(r.count),
             latency_cell(&rust),
@@ -1044,6 +1075,8 @@ fn render_report(bench: &Bench, results: &[RowResult], options: Options) -> Stri
             latency_cell(&lib),
             percentile_cell(&r.libzmq),
             ratio_cell(&rust, &lib, false),
+            percentile_cell(&r.ceiling),
+            percentile_cell(&r.ceiling_spin),
         );
     }
 
@@ -1330,6 +1363,7 @@ mod tests {
             rustzmq: vec![],
             libzmq: vec![],
             ceiling: vec![],
+            ceiling_spin: vec![],
             failure: None,
         };
         let mut out = String::new();
@@ -1434,6 +1468,14 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), rows.len(), "row names are unique");
         assert!(rows.iter().all(|r| !r.curve || !r.has_ceiling()));
+        let latency_ceilings: Vec<(Transport, bool)> =
+            rows.iter().filter(|r| r.measure == Measure::Latency).map(|r| (r.transport, r.has_ceiling())).collect();
+        assert_eq!(
+            latency_ceilings,
+            [(Transport::Tcp, true), (Transport::Ipc, true), (Transport::Inproc, false)],
+            "tcp and ipc latency have a std-stream ceiling, inproc none"
+        );
+        assert!(rows.iter().filter(|r| r.measure == Measure::FanOut).all(|r| !r.has_ceiling()));
     }
 
     #[test]
