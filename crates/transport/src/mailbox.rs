@@ -325,8 +325,14 @@ impl<C: Send> IoMailbox<C> {
     }
 
     /// Called by the I/O thread before draining its channel.
+    ///
+    /// A read-modify-write, not a store: a sender that queued a command and then found
+    /// `woken` still raised skips its wake-up, so the drain after this must see that command.
+    /// Reading the sender's swap (acquire) makes its queueing visible to the drain; a plain
+    /// store could be overtaken by the drain's loads (x86 lets loads pass an earlier store),
+    /// and the command would sit unseen while this thread slept.
     pub fn clear_woken(&self) {
-        self.woken.store(false, Ordering::Release);
+        self.woken.swap(false, Ordering::AcqRel);
     }
 }
 

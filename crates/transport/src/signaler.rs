@@ -138,8 +138,11 @@ impl Signaler {
                 break Ok(false);
             }
             // Readable with nothing pending: a write that landed after the reset that
-            // consumed its signal. Clear it and sleep on (a signal racing with this read
-            // finds `sleeping` raised and writes again).
+            // consumed its signal. Clear it, and its `written` mark too: left raised, it
+            // would make every later signal skip its write while we sleep (a lost wake-up).
+            // A signal racing with this finds `sleeping` raised and writes again, or has
+            // raised `pending` before, which the loop sees before it polls.
+            self.written.store(false, Ordering::SeqCst);
             self.read_fd();
         };
         self.sleeping.store(false, Ordering::SeqCst);
@@ -190,14 +193,41 @@ mod tests {
     }
 
     #[test]
+    fn a_signal_after_a_late_write_still_wakes_the_sleeper() {
+        // The race that hung a tcp stream (both processes asleep, 280 KB unread): a signaller
+        // raises `pending` and sees the owner about to sleep; the owner sees `pending` first,
+        // resets (nothing written yet) and goes on; only then does the signaller mark
+        // `written` and write. That write is stale, and once the owner has cleared it, the
+        // next signal must write again.
+        let signaler = Arc::new(Signaler::new().unwrap());
+        signaler.signal();
+        signaler.reset();
+        signaler.write_fd();
+        assert!(!signaler.wait(Some(Duration::from_millis(20))).unwrap(), "the stale write is not a signal");
+        let signaller = {
+            let signaler = Arc::clone(&signaler);
+            std::thread::spawn(move || {
+                while !signaler.sleeping.load(Ordering::SeqCst) {
+                    std::thread::yield_now();
+                }
+                signaler.signal();
+            })
+        };
+        let started = std::time::Instant::now();
+        assert!(signaler.wait(Some(Duration::from_secs(5))).unwrap(), "woken by the signal");
+        assert!(started.elapsed() < Duration::from_secs(4), "woken by the signal, not the timeout");
+        signaller.join().unwrap();
+    }
+
+    #[test]
     fn waiting_clears_a_stale_readable_fd() {
         let signaler = Signaler::new().unwrap();
         // A write whose signal was already consumed (the writer wrote after the reset).
         signaler.write_fd();
-        signaler.written.store(false, Ordering::SeqCst);
         assert!(fd_readable(&signaler));
         assert!(!signaler.wait(Some(Duration::from_millis(20))).unwrap(), "nothing pending");
         assert!(!fd_readable(&signaler), "cleared, so the next wait sleeps");
+        assert!(!signaler.written.load(Ordering::SeqCst), "and the next signal writes again");
     }
 
     /// Two threads bounce a token through two signalers; each sometimes finds the signal
