@@ -85,6 +85,25 @@ impl Signaler {
         debug_assert!(rc == 8 || io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock);
     }
 
+    /// Empties the fd and lowers `written`, so that the next signal writes it again. For
+    /// readiness that no pending signal accounts for: a write that landed after the reset
+    /// that consumed its signal (a signaller racing with the owner).
+    fn drain_fd(&self) {
+        self.written.store(false, Ordering::SeqCst);
+        self.read_fd();
+    }
+
+    /// For an fd that has been handed out (ZMQ_FD, `zmq::poll`): clears readiness that no
+    /// signal accounts for, before the owner looks at its mailbox (ZMQ_EVENTS). Without this,
+    /// such a leftover write kept the fd readable, and a `zmq::poll` on an idle socket
+    /// returned at once again and again, spinning until the next signal. A signal pending
+    /// now stays pending (it is a flag; the owner looks at it after this).
+    pub fn clear_exposed_fd(&self) {
+        if self.exposed.load(Ordering::SeqCst) {
+            self.drain_fd();
+        }
+    }
+
     fn read_fd(&self) {
         let mut value: u64 = 0;
         // SAFETY: reads 8 bytes into a live u64 from our own fd.
@@ -142,8 +161,7 @@ impl Signaler {
             // would make every later signal skip its write while we sleep (a lost wake-up).
             // A signal racing with this finds `sleeping` raised and writes again, or has
             // raised `pending` before, which the loop sees before it polls.
-            self.written.store(false, Ordering::SeqCst);
-            self.read_fd();
+            self.drain_fd();
         };
         self.sleeping.store(false, Ordering::SeqCst);
         result
@@ -217,6 +235,27 @@ mod tests {
         assert!(signaler.wait(Some(Duration::from_secs(5))).unwrap(), "woken by the signal");
         assert!(started.elapsed() < Duration::from_secs(4), "woken by the signal, not the timeout");
         signaller.join().unwrap();
+    }
+
+    #[test]
+    fn an_exposed_fd_left_readable_by_a_late_write_is_cleared_before_a_look() {
+        let signaler = Signaler::new().unwrap();
+        signaler.expose();
+        signaler.signal();
+        signaler.reset();
+        // The write of a signal that the reset above already consumed.
+        signaler.write_fd();
+        assert!(fd_readable(&signaler) && !signaler.is_signalled());
+        signaler.clear_exposed_fd();
+        assert!(!fd_readable(&signaler), "a poll on the fd now sleeps");
+        signaler.signal();
+        assert!(fd_readable(&signaler), "and the next signal wakes it");
+        signaler.clear_exposed_fd();
+        assert!(signaler.is_signalled(), "clearing the fd leaves a pending signal pending");
+        let hidden = Signaler::new().unwrap();
+        hidden.write_fd();
+        hidden.clear_exposed_fd();
+        assert!(fd_readable(&hidden), "an fd nobody was given is left to `wait`");
     }
 
     #[test]

@@ -382,8 +382,13 @@ impl SocketBase {
         }
     }
 
-    /// ZMQ_EVENTS: (pollin, pollout).
+    /// ZMQ_EVENTS: (pollin, pollout). What a caller asks once the fd (ZMQ_FD, `zmq::poll`)
+    /// was readable: readiness no signal accounts for is cleared first, so that the next
+    /// poll on the fd sleeps (see [`Signaler::clear_exposed_fd`]).
+    ///
+    /// [`Signaler::clear_exposed_fd`]: crate::signaler::Signaler::clear_exposed_fd
     pub fn events(&mut self) -> ZResult<(bool, bool)> {
+        self.mailbox.signaler().clear_exposed_fd();
         self.process_commands()?;
         Ok((self.pattern.has_in(), self.pattern.has_out()))
     }
