@@ -14,6 +14,7 @@
 //! inproc_thr <message-size> <message-count>                  PUSH thread -> PULL, one process
 //! inproc_lat <message-size> <roundtrip-count>                REQ <-> REP thread, one process
 //! ceiling_thr <tcp|ipc> <message-size> <message-count>       the same ZMTP stream on std sockets
+//! ceiling_lat <tcp|ipc> <message-size> <roundtrip-count> [spin]  the round trips on std sockets
 //! ```
 //!
 //! One source builds against either implementation: by default the tools use rustzmq; built
@@ -24,7 +25,8 @@
 //!
 //! `cargo xtask bench --compare` builds both variants and runs them side by side.
 //!
-//! This library holds what the tools share: argument parsing, error exits and the output lines.
+//! This library holds what the tools share: argument parsing, error exits, the output lines,
+//! and the std-socket connection of the two ceiling tools.
 
 #[cfg(feature = "libzmq")]
 use libzmq as zmq;
@@ -32,12 +34,55 @@ use libzmq as zmq;
 use rustzmq as zmq;
 
 use std::fmt::Display;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::process;
 use std::time::{Duration, Instant};
 
 /// The implementation the perf tools of this build use: `"libzmq"` with the `libzmq` feature,
 /// `"rustzmq"` without it.
 pub const IMPLEMENTATION: &str = if cfg!(feature = "libzmq") { "libzmq" } else { "rustzmq" };
+
+/// One end of a std stream socket, for the ceiling tools.
+pub trait Stream: Read + Write + Send {}
+impl<T: Read + Write + Send> Stream for T {}
+
+/// The two ends of a connected loopback stream for `transport` (`tcp`: TCP on 127.0.0.1 with
+/// TCP_NODELAY; `ipc`: a Unix socket in the temporary directory, its file removed once
+/// connected), both non-blocking when `nonblocking` is set: the connecting end first, the
+/// accepted one second. Exits on any failure, or on another transport.
+pub fn stream_pair(transport: &str, nonblocking: bool) -> (Box<dyn Stream>, Box<dyn Stream>) {
+    match transport {
+        "tcp" => {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| fail("bind", e));
+            let address = listener.local_addr().unwrap_or_else(|e| fail("local_addr", e));
+            // The listener's backlog completes the connection before it is accepted.
+            let connected = TcpStream::connect(address).unwrap_or_else(|e| fail("connect", e));
+            let (accepted, _) = listener.accept().unwrap_or_else(|e| fail("accept", e));
+            let prepare = |stream: TcpStream| -> Box<dyn Stream> {
+                stream.set_nodelay(true).unwrap_or_else(|e| fail("TCP_NODELAY", e));
+                stream.set_nonblocking(nonblocking).unwrap_or_else(|e| fail("set_nonblocking", e));
+                Box::new(stream)
+            };
+            (prepare(connected), prepare(accepted))
+        }
+        "ipc" => {
+            let path = std::env::temp_dir().join(format!("rustzmq-ceiling-{}.sock", std::process::id()));
+            let _ = std::fs::remove_file(&path);
+            let listener = UnixListener::bind(&path).unwrap_or_else(|e| fail("bind", e));
+            let connected = UnixStream::connect(&path).unwrap_or_else(|e| fail("connect", e));
+            let (accepted, _) = listener.accept().unwrap_or_else(|e| fail("accept", e));
+            let _ = std::fs::remove_file(&path);
+            let prepare = |stream: UnixStream| -> Box<dyn Stream> {
+                stream.set_nonblocking(nonblocking).unwrap_or_else(|e| fail("set_nonblocking", e));
+                Box::new(stream)
+            };
+            (prepare(connected), prepare(accepted))
+        }
+        other => fail("arguments", format!("unknown transport {other:?} (tcp or ipc)")),
+    }
+}
 
 /// Returns the `expected` command-line arguments (program name excluded), or prints `usage`
 /// to stdout and exits with status 1, as libzmq's perf tools do.

@@ -13,13 +13,11 @@
 //! The same in both builds of the perf tools (it does not use the `zmq` API).
 
 use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::os::unix::net::{UnixListener, UnixStream};
 use std::thread;
 use std::time::Instant;
 
 use bytes::Bytes;
-use rustzmq_benches::{args_between, fail, nanos, number, print_lat_header, print_latency};
+use rustzmq_benches::{args_between, fail, nanos, number, print_lat_header, print_latency, stream_pair};
 use rustzmq_codec::Encoder;
 
 fn main() {
@@ -36,44 +34,11 @@ fn main() {
     println!("implementation: ceiling (std {transport} stream, two threads, {mode}, no pipes or I/O threads)");
     let frame = encoded_frame(size);
 
-    let (elapsed, mut samples) = match transport {
-        "tcp" => {
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| fail("bind", e));
-            let address = listener.local_addr().unwrap_or_else(|e| fail("local_addr", e));
-            let echo_frame = frame.clone();
-            let echo = thread::spawn(move || {
-                let stream = TcpStream::connect(address).unwrap_or_else(|e| fail("connect", e));
-                stream.set_nodelay(true).unwrap_or_else(|e| fail("TCP_NODELAY", e));
-                stream.set_nonblocking(spin).unwrap_or_else(|e| fail("set_nonblocking", e));
-                echo_frames(stream, &echo_frame, roundtrips);
-            });
-            let (stream, _) = listener.accept().unwrap_or_else(|e| fail("accept", e));
-            stream.set_nodelay(true).unwrap_or_else(|e| fail("TCP_NODELAY", e));
-            stream.set_nonblocking(spin).unwrap_or_else(|e| fail("set_nonblocking", e));
-            let result = time_round_trips(stream, &frame, roundtrips);
-            echo.join().unwrap_or_else(|_| fail("echo thread", "panicked"));
-            result
-        }
-        "ipc" => {
-            let path = std::env::temp_dir().join(format!("rustzmq-ceiling-lat-{}.sock", std::process::id()));
-            let _ = std::fs::remove_file(&path);
-            let listener = UnixListener::bind(&path).unwrap_or_else(|e| fail("bind", e));
-            let connect_path = path.clone();
-            let echo_frame = frame.clone();
-            let echo = thread::spawn(move || {
-                let stream = UnixStream::connect(&connect_path).unwrap_or_else(|e| fail("connect", e));
-                stream.set_nonblocking(spin).unwrap_or_else(|e| fail("set_nonblocking", e));
-                echo_frames(stream, &echo_frame, roundtrips);
-            });
-            let (stream, _) = listener.accept().unwrap_or_else(|e| fail("accept", e));
-            stream.set_nonblocking(spin).unwrap_or_else(|e| fail("set_nonblocking", e));
-            let result = time_round_trips(stream, &frame, roundtrips);
-            echo.join().unwrap_or_else(|_| fail("echo thread", "panicked"));
-            let _ = std::fs::remove_file(&path);
-            result
-        }
-        other => fail("arguments", format!("unknown transport {other:?} (tcp or ipc)")),
-    };
+    let (echo_end, timing_end) = stream_pair(transport, spin);
+    let echo_frame = frame.clone();
+    let echo = thread::spawn(move || echo_frames(echo_end, &echo_frame, roundtrips));
+    let (elapsed, mut samples) = time_round_trips(timing_end, &frame, roundtrips);
+    echo.join().unwrap_or_else(|_| fail("echo thread", "panicked"));
 
     print_lat_header(size, roundtrips);
     print_latency(elapsed, &mut samples);

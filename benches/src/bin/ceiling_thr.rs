@@ -12,13 +12,11 @@
 //! The same in both builds of the perf tools (it does not use the `zmq` API).
 
 use std::io::{self, IoSlice, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::os::unix::net::{UnixListener, UnixStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rustzmq_benches::{args, fail, number, print_thr_header, print_throughput};
+use rustzmq_benches::{args, fail, number, print_thr_header, print_throughput, stream_pair};
 use rustzmq_codec::Encoder;
 
 /// Bytes batched in the encoder before a write, and the reader's buffer size.
@@ -39,38 +37,10 @@ fn main() {
     }
     println!("implementation: ceiling (std {transport} stream, rustzmq-codec Encoder, no pipes or I/O threads)");
 
-    let elapsed = match transport {
-        "tcp" => {
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| fail("bind", e));
-            let address = listener.local_addr().unwrap_or_else(|e| fail("local_addr", e));
-            let writer = thread::spawn(move || {
-                let stream = TcpStream::connect(address).unwrap_or_else(|e| fail("connect", e));
-                stream.set_nodelay(true).unwrap_or_else(|e| fail("TCP_NODELAY", e));
-                write_stream(stream, size, count)
-            });
-            let (stream, _) = listener.accept().unwrap_or_else(|e| fail("accept", e));
-            stream.set_nodelay(true).unwrap_or_else(|e| fail("TCP_NODELAY", e));
-            let elapsed = read_stream(stream, size, count);
-            writer.join().unwrap_or_else(|_| fail("writer thread", "panicked"));
-            elapsed
-        }
-        "ipc" => {
-            let path = std::env::temp_dir().join(format!("rustzmq-ceiling-{}.sock", std::process::id()));
-            let _ = std::fs::remove_file(&path);
-            let listener = UnixListener::bind(&path).unwrap_or_else(|e| fail("bind", e));
-            let connect_path = path.clone();
-            let writer = thread::spawn(move || {
-                let stream = UnixStream::connect(&connect_path).unwrap_or_else(|e| fail("connect", e));
-                write_stream(stream, size, count)
-            });
-            let (stream, _) = listener.accept().unwrap_or_else(|e| fail("accept", e));
-            let elapsed = read_stream(stream, size, count);
-            writer.join().unwrap_or_else(|_| fail("writer thread", "panicked"));
-            let _ = std::fs::remove_file(&path);
-            elapsed
-        }
-        other => fail("arguments", format!("unknown transport {other:?} (tcp or ipc)")),
-    };
+    let (writer_end, reader_end) = stream_pair(transport, false);
+    let writer = thread::spawn(move || write_stream(writer_end, size, count));
+    let elapsed = read_stream(reader_end, size, count);
+    writer.join().unwrap_or_else(|_| fail("writer thread", "panicked"));
 
     print_thr_header(size, count);
     print_throughput(size, count, elapsed);
